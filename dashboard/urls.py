@@ -1,0 +1,10 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard import views
+
+urlpatterns = [
+    path("", views.home, name="dash-home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="dash-login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="dash-logout"),
+]

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in the test thread; the browser tests
+# still need the ORM (live_server fixtures, creating users).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+TEST_TOKEN = "tok_test_0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Run django-q2 tasks inline and give the client a known token."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    settings.INTERCOM_ACCESS_TOKEN = TEST_TOKEN
+    settings.INTERCOM_API_BASE = "http://sandbox.test"
+    settings.INTERCOM_CLIENT_SECRET = "whsec_test_secret"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Drive Debian's chromium: Playwright cannot download its own browser here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "password-alice", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+assert settings.configured
