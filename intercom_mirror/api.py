@@ -496,6 +496,9 @@ class IntercomClient:
         remaining = _header_number(headers, "X-RateLimit-Remaining")
         reset_at = _header_number(headers, "X-RateLimit-Reset")
         rl = self.rate_limit
+        if remaining is None and reset_at is not None and reset_at != rl.reset_at:
+            self.rate_limit = RateLimit(limit=limit or rl.limit, remaining=None, reset_at=reset_at)
+            return
         if remaining is None:
             # The API omits the headers now and then (§5): assume this request used one
             # unit of the window last reported, so the budget logic stays conservative.
