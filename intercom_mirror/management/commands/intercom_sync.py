@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from intercom_mirror import sync
+from intercom_mirror.models import SyncRun
+
+
+class Command(BaseCommand):
+    help = "Mirror the Intercom workspace: incremental by default, --full for everything, or one record."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--full", action="store_true", help="Read every record and flag the ones deleted.")
+        parser.add_argument("--only", default="", help=f"Comma-separated resources: {','.join(sync.RESOURCES)}")
+        parser.add_argument("--contact", metavar="ID", help="Resync one user or lead by Intercom id.")
+        parser.add_argument("--company", metavar="ID", help="Resync one company by Intercom id.")
+        parser.add_argument("--conversation", metavar="ID", help="Resync one conversation by Intercom id.")
+
+    def handle(self, *args, **options) -> None:
+        console = Console(file=self.stdout, stderr=False)
+        records = {k: options[k] for k in ("contact", "company", "conversation") if options.get(k)}
+        if records:
+            self.resync_records(records)
+            return
+        only = [r.strip() for r in options["only"].split(",") if r.strip()] or None
+        try:
+            with progress_bars(console) as report:
+                runs = sync.sync_all(full=options["full"], only=only, progress=report)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        console.print(summary_table(runs))
+        failed = [r for r in runs if r.status == SyncRun.FAILED]
+        if failed:
+            raise CommandError("failed: " + "; ".join(f"{r.resource}: {r.errors}" for r in failed))
+
+    def resync_records(self, records: dict[str, str]) -> None:
+        with sync.make_client() as client:
+            for kind, intercom_id in records.items():
+                try:
+                    row = sync.RESYNCERS[kind](client, intercom_id)
+                except Exception as exc:
+                    raise CommandError(f"{kind} {intercom_id}: {exc}") from exc
+                outcome = "not in Intercom any more: flagged deleted" if row is None else f"synced ({row})"
+                self.stdout.write(f"{kind} {intercom_id}: {outcome}")
+
+
+class progress_bars:
+    """A rich progress bar per resource, fed by the sync's progress callback."""
+
+    def __init__(self, console: Console) -> None:
+        self.bars = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.bars.start()
+        return self.report
+
+    def __exit__(self, *exc) -> None:
+        self.bars.stop()
+
+    def report(self, resource: str, done: int, total: int | None) -> None:
+        if resource not in self.tasks:
+            self.tasks[resource] = self.bars.add_task(resource, total=total)
+        self.bars.update(self.tasks[resource], completed=done, total=max(total or 0, done) or None)
+
+
+def summary_table(runs: list[SyncRun]) -> Table:
+    table = Table(title="Intercom sync")
+    for column in (
+        "resource",
+        "kind",
+        "status",
+        "fetched",
+        "created",
+        "updated",
+        "deleted",
+        "requests",
+        "drift",
+        "time",
+    ):
+        table.add_column(column, justify="left" if column in ("resource", "kind", "status") else "right")
+    for run in runs:
+        seconds = f"{run.duration.total_seconds():.1f}s" if run.duration else "-"
+        table.add_row(
+            run.resource, run.kind, run.status, *(str(v) for v in (
+                run.fetched, run.created, run.updated, run.deleted, run.api_requests, run.drift)), seconds,
+        )  # fmt: skip
+    return table

@@ -1,0 +1,537 @@
+"""The mirror: one row per Intercom object, plus the bookkeeping of the sync.
+
+Every mirrored row keeps its Intercom id, typed columns for what the dashboard
+filters, sorts and searches on, the raw JSON it was last built from, and when it
+was last confirmed against the API (`synced_at`). Rows that vanish from the API
+are flagged (`deleted_at`), never removed, so history stays explainable.
+
+Links between mirrored rows point at Intercom ids (`to_field="intercom_id"`,
+no database constraint): a conversation can arrive before its customer, and a
+lead merged into a user only needs its id rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """Return a stable fingerprint of a payload, to skip rewriting unchanged rows."""
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+
+
+def from_unix(value: Any) -> datetime | None:
+    """Return an aware datetime for an Intercom timestamp (int, numeric string, 0/None → None)."""
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        return datetime.fromtimestamp(int(float(value)), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def to_unix(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value else None
+
+
+def ref_id(ref: Any) -> str:
+    """Return the id of a `{type, id}` reference, or "" for null ids and missing refs."""
+    if isinstance(ref, dict) and ref.get("id") not in (None, ""):
+        return str(ref["id"])
+    return ""
+
+
+def unwrap(value: Any, key: str) -> list[dict[str, Any]]:
+    """Return the items of a nested list, wrapped (`{"type": "x.list", key: [...]}`) or plain."""
+    if isinstance(value, dict):
+        value = value.get(key)
+    return [item for item in value or [] if isinstance(item, dict)]
+
+
+def text(value: Any, limit: int = 255) -> str:
+    """Return value as a string that fits a CharField (None becomes "")."""
+    return "" if value is None else str(value)[:limit]
+
+
+def number(value: Any, kind: type = int) -> Any:
+    try:
+        return None if value in (None, "") else kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class MirrorQuerySet(models.QuerySet):
+    def live(self) -> MirrorQuerySet:
+        """Return the rows that still exist in Intercom."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class MirrorModel(models.Model):
+    intercom_id = models.CharField(max_length=64, unique=True)
+    raw = models.JSONField(default=dict, blank=True)
+    raw_hash = models.CharField(max_length=32, blank=True, default="")
+    synced_at = models.DateTimeField(default=timezone.now, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], **extra: Any) -> MirrorModel:
+        """Return an unsaved row built from an Intercom object."""
+        return cls(
+            intercom_id=str(payload["id"]),
+            raw=payload,
+            raw_hash=payload_hash(payload),
+            **cls.fields_from_payload(payload),
+            **extra,
+        )
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the typed columns for an Intercom object."""
+        raise NotImplementedError
+
+    @classmethod
+    def synced_fields(cls) -> list[str]:
+        """Return the columns a sync rewrites (everything but the key and local bookkeeping)."""
+        skip = {"id", "intercom_id"}
+        return [f.name for f in cls._meta.concrete_fields if f.name not in skip]
+
+
+class Admin(MirrorModel):
+    name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True, db_index=True)
+    away_mode_enabled = models.BooleanField(default=False)
+    away_mode_reassign = models.BooleanField(default=False)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.intercom_id
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": text(payload.get("name")),
+            "email": text(payload.get("email")),
+            "away_mode_enabled": bool(payload.get("away_mode_enabled")),
+            "away_mode_reassign": bool(payload.get("away_mode_reassign")),
+            "avatar_url": text((payload.get("avatar") or {}).get("image_url"), 1000),
+        }
+
+
+class Team(MirrorModel):
+    name = models.CharField(max_length=255, blank=True)
+    admins = models.ManyToManyField(Admin, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.intercom_id
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"name": text(payload.get("name"))}
+
+
+class Tag(MirrorModel):
+    name = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"name": text(payload.get("name"))}
+
+
+class Segment(MirrorModel):
+    name = models.CharField(max_length=255)
+    person_type = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": text(payload.get("name")),
+            "person_type": text(payload.get("person_type"), 20),
+            "created_at": from_unix(payload.get("created_at")),
+            "updated_at": from_unix(payload.get("updated_at")),
+        }
+
+
+class Company(MirrorModel):
+    company_id = models.CharField(max_length=255, blank=True, db_index=True)
+    name = models.CharField(max_length=255, blank=True, db_index=True)
+    plan = models.CharField(max_length=255, blank=True)
+    monthly_spend = models.FloatField(null=True, blank=True)
+    session_count = models.IntegerField(null=True, blank=True)
+    user_count = models.IntegerField(null=True, blank=True)
+    size = models.IntegerField(null=True, blank=True)
+    website = models.CharField(max_length=1000, blank=True)
+    industry = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_request_at = models.DateTimeField(null=True, blank=True)
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, related_name="companies", blank=True)
+    segments = models.ManyToManyField(Segment, related_name="companies", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+
+    def __str__(self) -> str:
+        return self.name or self.company_id or self.intercom_id
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        plan = payload.get("plan")
+        return {
+            "company_id": text(payload.get("company_id")),
+            "name": text(payload.get("name")),
+            "plan": text(plan.get("name") if isinstance(plan, dict) else plan),
+            "monthly_spend": number(payload.get("monthly_spend"), float),
+            "session_count": number(payload.get("session_count")),
+            "user_count": number(payload.get("user_count")),
+            "size": number(payload.get("size")),
+            "website": text(payload.get("website"), 1000),
+            "industry": text(payload.get("industry")),
+            "created_at": from_unix(payload.get("created_at")),
+            "updated_at": from_unix(payload.get("updated_at")),
+            "last_request_at": from_unix(payload.get("last_request_at")),
+            "remote_created_at": from_unix(payload.get("remote_created_at")),
+            "custom_attributes": payload.get("custom_attributes") or {},
+        }
+
+    @staticmethod
+    def is_full_payload(payload: dict[str, Any]) -> bool:
+        """Return True for a whole company object, False for the short form nested in a user."""
+        return "updated_at" in payload and "created_at" in payload
+
+
+class Contact(MirrorModel):
+    """A user or a lead: one table, because a conversation's customer can be either."""
+
+    USER, LEAD = "user", "lead"
+    ROLES = [(USER, "User"), (LEAD, "Lead")]
+
+    role = models.CharField(max_length=8, choices=ROLES, db_index=True)
+    user_id = models.CharField(max_length=255, blank=True, db_index=True)
+    email = models.CharField(max_length=255, blank=True, db_index=True)
+    phone = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True, db_index=True)
+    pseudonym = models.CharField(max_length=255, blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    country = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    last_request_at = models.DateTimeField(null=True, blank=True)
+    session_count = models.IntegerField(default=0)
+    unsubscribed_from_emails = models.BooleanField(default=False)
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    companies = models.ManyToManyField(Company, related_name="contacts", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="contacts", blank=True)
+    segments = models.ManyToManyField(Segment, related_name="contacts", blank=True)
+    # Set when a lead was merged into an existing user: the lead's row stays (flagged
+    # deleted) so that old links can be followed to where they went.
+    merged_into = models.ForeignKey(
+        "self", to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="merged_leads",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["role", "-updated_at"], name="contact_role_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or self.pseudonym or self.user_id or self.intercom_id
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == self.LEAD
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        location = payload.get("location_data") or {}
+        return {
+            "role": cls.LEAD if payload.get("type") in ("contact", "lead") else cls.USER,
+            "user_id": text(payload.get("user_id")),
+            "email": text(payload.get("email")),
+            "phone": text(payload.get("phone"), 64),
+            "name": text(payload.get("name")),
+            "pseudonym": text(payload.get("pseudonym")),
+            "avatar_url": text((payload.get("avatar") or {}).get("image_url"), 1000),
+            "city": text(location.get("city_name")),
+            "country": text(location.get("country_name")),
+            "created_at": from_unix(payload.get("created_at")),
+            "updated_at": from_unix(payload.get("updated_at")),
+            "signed_up_at": from_unix(payload.get("signed_up_at")),
+            "last_request_at": from_unix(payload.get("last_request_at")),
+            "session_count": number(payload.get("session_count")) or 0,
+            "unsubscribed_from_emails": bool(payload.get("unsubscribed_from_emails")),
+            "custom_attributes": payload.get("custom_attributes") or {},
+            "merged_into_id": None,
+        }
+
+
+class Conversation(MirrorModel):
+    OPEN, CLOSED, SNOOZED = "open", "closed", "snoozed"
+    STATES = [(OPEN, "Open"), (CLOSED, "Closed"), (SNOOZED, "Snoozed")]
+
+    customer = models.ForeignKey(
+        Contact, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="conversations",
+    )  # fmt: skip
+    assignee_admin = models.ForeignKey(
+        Admin, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="assigned_conversations",
+    )  # fmt: skip
+    assignee_team = models.ForeignKey(
+        Team, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="assigned_conversations",
+    )  # fmt: skip
+    state = models.CharField(max_length=10, choices=STATES, default=OPEN)
+    open = models.BooleanField(default=True)
+    read = models.BooleanField(default=False)
+    subject = models.CharField(max_length=1000, blank=True)
+    body = models.TextField(blank=True, help_text="The opening message, as HTML from Intercom (unsanitised).")
+    author_type = models.CharField(max_length=20, blank=True)
+    author_intercom_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    parts_total = models.IntegerField(default=0, help_text="Parts Intercom says the conversation has.")
+    parts_synced = models.IntegerField(default=0, help_text="Parts the mirror holds.")
+    parts_fetched_for = models.DateTimeField(
+        null=True, blank=True, help_text="The updated_at the parts were last fetched for."
+    )
+    tags = models.ManyToManyField(Tag, related_name="conversations", blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["state", "-updated_at"], name="conv_state_updated"),
+            models.Index(fields=["assignee_admin", "state", "-updated_at"], name="conv_admin_state_updated"),
+            models.Index(fields=["assignee_team", "state", "-updated_at"], name="conv_team_state_updated"),
+            models.Index(fields=["state", "waiting_since"], name="conv_state_waiting"),
+            models.Index(fields=["-updated_at"], name="conv_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.intercom_id}"
+
+    @property
+    def parts_drift(self) -> int:
+        """Return how many parts Intercom has that the mirror could not fetch."""
+        return max(self.parts_total - self.parts_synced, 0)
+
+    def needs_parts(self) -> bool:
+        """Return True when the parts on file are older than the conversation itself."""
+        return self.parts_fetched_for is None or self.parts_fetched_for != self.updated_at
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        message = payload.get("conversation_message") or {}
+        assignee = payload.get("assignee") or {}
+        customers = payload.get("customers") or []
+        customer = payload.get("user") or (customers[0] if customers else None)
+        # Webhook items can carry `"open": null` and no state: only an explicit false means closed.
+        state = payload.get("state") or (cls.CLOSED if payload.get("open") is False else cls.OPEN)
+        return {
+            "customer_id": ref_id(customer) or None,
+            "assignee_admin_id": ref_id(assignee) if assignee.get("type") == "admin" else None,
+            "assignee_team_id": ref_id(assignee) if assignee.get("type") == "team" else None,
+            "state": state if state in (cls.OPEN, cls.CLOSED, cls.SNOOZED) else cls.OPEN,
+            "open": state != cls.CLOSED,
+            "read": bool(payload.get("read")),
+            "subject": text(message.get("subject"), 1000),
+            "body": message.get("body") or "",
+            "author_type": text((message.get("author") or {}).get("type"), 20),
+            "author_intercom_id": ref_id(message.get("author")),
+            "created_at": from_unix(payload.get("created_at")),
+            "updated_at": from_unix(payload.get("updated_at")),
+            "waiting_since": from_unix(payload.get("waiting_since")),
+            "snoozed_until": from_unix(payload.get("snoozed_until")),
+        }
+
+    @staticmethod
+    def without_parts(payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the payload minus its parts, which live in their own rows."""
+        return {k: v for k, v in payload.items() if k != "conversation_parts"}
+
+
+class ConversationPart(MirrorModel):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="parts")
+    part_type = models.CharField(max_length=40, db_index=True)
+    body = models.TextField(blank=True, help_text="HTML from Intercom (unsanitised).")
+    author_type = models.CharField(max_length=20, blank=True)
+    author_intercom_id = models.CharField(max_length=64, blank=True)
+    assigned_to_type = models.CharField(max_length=20, blank=True)
+    assigned_to_intercom_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="part_conv_created")]
+
+    def __str__(self) -> str:
+        return f"{self.part_type} {self.intercom_id}"
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        assigned = payload.get("assigned_to") or {}
+        return {
+            "part_type": text(payload.get("part_type"), 40),
+            "body": payload.get("body") or "",
+            "author_type": text((payload.get("author") or {}).get("type"), 20),
+            "author_intercom_id": ref_id(payload.get("author")),
+            "assigned_to_type": text(assigned.get("type"), 20),
+            "assigned_to_intercom_id": ref_id(assigned),
+            "created_at": from_unix(payload.get("created_at")),
+            "updated_at": from_unix(payload.get("updated_at")),
+            "notified_at": from_unix(payload.get("notified_at")),
+        }
+
+
+class Note(MirrorModel):
+    contact = models.ForeignKey(
+        Contact, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="notes",
+    )  # fmt: skip
+    author = models.ForeignKey(
+        Admin, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="notes",
+    )  # fmt: skip
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Note {self.intercom_id}"
+
+    @classmethod
+    def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contact_id": ref_id(payload.get("user")) or None,
+            "author_id": ref_id(payload.get("author")) or None,
+            "body": payload.get("body") or "",
+            "created_at": from_unix(payload.get("created_at")),
+        }
+
+
+class SyncState(models.Model):
+    """Per-resource watermark and lease lock.
+
+    The lock is a lease (`locked_until`), claimed with a conditional UPDATE, so a
+    worker that crashes never holds a resource for longer than one lease.
+    """
+
+    resource = models.CharField(max_length=32, unique=True)
+    watermark = models.DateTimeField(null=True, blank=True, help_text="Everything updated before this is mirrored.")
+    last_full_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.resource
+
+    @property
+    def is_locked(self) -> bool:
+        return bool(self.locked_until and self.locked_until > timezone.now())
+
+
+class SyncRun(models.Model):
+    FULL, INCREMENTAL, RECORD = "full", "incremental", "record"
+    KINDS = [(FULL, "Full"), (INCREMENTAL, "Incremental"), (RECORD, "Single record")]
+    RUNNING, OK, FAILED, SKIPPED, ABANDONED = "running", "ok", "failed", "skipped", "abandoned"
+    STATUSES = [(RUNNING, "Running"), (OK, "OK"), (FAILED, "Failed"), (SKIPPED, "Skipped"), (ABANDONED, "Abandoned")]
+
+    resource = models.CharField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=12, choices=KINDS)
+    status = models.CharField(max_length=10, choices=STATUSES, default=RUNNING, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.IntegerField(default=0)
+    created = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    deleted = models.IntegerField(default=0)
+    api_requests = models.IntegerField(default=0)
+    drift = models.IntegerField(default=0, help_text="Conversation parts Intercom has but did not return.")
+    errors = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.resource} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+    def finish(self, status: str, error: str = "") -> None:
+        """Close the run with a status and, on failure, the error text."""
+        self.status = status
+        self.finished_at = timezone.now()
+        if error:
+            self.errors = (self.errors + "\n" + error).strip()
+        self.save()
+
+
+class WebhookDelivery(models.Model):
+    """One notification received from Intercom, kept for deduplication and audit."""
+
+    notification_id = models.CharField(max_length=128, unique=True)
+    topic = models.CharField(max_length=64, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.notification_id}"

@@ -1,0 +1,367 @@
+"""How each Intercom resource is read and written into the mirror.
+
+Full passes read everything (scroll for contacts and companies, whole lists for
+the small resources, pages for conversations) and flag rows that no longer
+exist. Incremental passes read newest-first by `updated_at` and stop at the
+watermark (minus an overlap). Every page is written in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+
+from intercom_mirror.api import NotFound, ScrollExists, ScrollFailed
+from intercom_mirror.models import (
+    Admin,
+    Company,
+    Contact,
+    Conversation,
+    ConversationPart,
+    MirrorModel,
+    Segment,
+    Tag,
+    Team,
+    from_unix,
+    ref_id,
+    unwrap,
+)
+from intercom_mirror.sync.engine import SyncContext
+from intercom_mirror.sync.upsert import BATCH, UpsertResult, dedupe, ensure_refs, replace_links, upsert
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 60  # the largest page the v1 list endpoints serve
+SCROLL_ATTEMPTS = 4
+SCROLL_TTL = 61  # seconds: a scroll_param dies one minute after its last use
+CONTACT_KEYS = {"users": ("users",), "leads": ("contacts", "leads", "users")}
+
+
+class SyncError(Exception):
+    """A pass could not complete; the next run starts it again."""
+
+
+class NotNewestFirst(Exception):
+    """The API ignored `sort=updated_at`: an incremental read would stop too early."""
+
+
+# --- writing pages --------------------------------------------------------------
+
+
+def write_contacts(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
+    """Upsert one page of users or leads with their tags, segments and companies."""
+    payloads = dedupe(payloads)
+    rows = [Contact.from_payload(p) for p in payloads]
+    with transaction.atomic():
+        result = upsert(Contact, rows, ctx.now())
+        written = [p for p in payloads if str(p["id"]) in result.written]
+        link_contacts(written, result.written)
+    for row in rows:
+        ctx.saw(row.updated_at)
+    ctx.record(result, len(payloads))
+
+
+def link_contacts(payloads: list[dict[str, Any]], pks: dict[str, int]) -> None:
+    """Make the contacts' tag, segment and company links match their payloads."""
+    if not payloads:
+        return
+    for relation, model, key in (
+        ("tags", Tag, "tags"),
+        ("segments", Segment, "segments"),
+        ("companies", Company, "companies"),
+    ):
+        refs = {ref_id(r): r for p in payloads for r in unwrap(p.get(key), key) if ref_id(r)}
+        targets = ensure_refs(model, {i: placeholder(model, r) for i, r in refs.items()})
+        links = {
+            pks[str(p["id"])]: [targets[ref_id(r)] for r in unwrap(p.get(key), key) if ref_id(r) in targets]
+            for p in payloads
+        }
+        replace_links(Contact._meta.get_field(relation), links)
+
+
+def placeholder(model: type[MirrorModel], ref: dict[str, Any]) -> MirrorModel:
+    """Return a row for an object known only by a short reference; its own sync fills it in."""
+    return model(intercom_id=ref_id(ref), raw=ref, raw_hash="", **model.fields_from_payload(ref))
+
+
+def write_simple(ctx: SyncContext, model: type[MirrorModel], payloads: list[dict[str, Any]]) -> dict[str, int]:
+    payloads = dedupe(payloads)
+    with transaction.atomic():
+        result = upsert(model, [model.from_payload(p) for p in payloads], ctx.now())
+    ctx.record(result, len(payloads))
+    return result.written
+
+
+def write_teams(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
+    payloads = dedupe(payloads)
+    with transaction.atomic():
+        result = upsert(Team, [Team.from_payload(p) for p in payloads], ctx.now())
+        admins = dict(Admin.objects.values_list("intercom_id", "pk"))
+        links = {
+            result.written[str(p["id"])]: [admins[str(a)] for a in p.get("admin_ids") or [] if str(a) in admins]
+            for p in payloads
+            if str(p["id"]) in result.written
+        }
+        replace_links(Team._meta.get_field("admins"), links)
+    ctx.record(result, len(payloads))
+
+
+def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
+    """Upsert a page of conversations, fetching parts only for those that changed."""
+    items = dedupe(items)
+    fetched_for = dict(
+        Conversation.objects.filter(intercom_id__in=[str(i["id"]) for i in items]).values_list(
+            "intercom_id", "parts_fetched_for"
+        )
+    )
+    details = []
+    for item in items:
+        if fetched_for.get(str(item["id"]), "new") != from_unix(item.get("updated_at")):
+            try:
+                details.append(ctx.client.get_conversation(str(item["id"])))
+            except NotFound:
+                continue  # deleted since the list was read; the next full pass flags it
+    detailed_ids = {str(d["id"]) for d in details}
+    listed = [i for i in items if str(i["id"]) not in detailed_ids]
+    with transaction.atomic():
+        result, drift = store_conversation_details(details, ctx.now())
+        ctx.run.drift += drift
+        listed_result = store_conversation_items(listed, ctx.now())
+    result.created += listed_result.created
+    result.updated += listed_result.updated
+    for item in items:
+        ctx.saw(from_unix(item.get("updated_at")))
+    ctx.record(result, len(items))
+
+
+def store_conversation_details(details: list[dict[str, Any]], now: datetime) -> tuple[UpsertResult, int]:
+    """Write whole conversations (as `get_conversation` returns them) and their parts.
+
+    Return the upsert figures and the parts Intercom has but did not return (drift).
+    """
+    rows = []
+    for detail in details:
+        parts = detail.get("conversation_parts") or {}
+        row = Conversation.from_payload(Conversation.without_parts(detail))
+        row.parts_total = int(parts.get("total_count") or len(unwrap(parts, "conversation_parts")))
+        row.parts_fetched_for = row.updated_at
+        rows.append(row)
+    result = upsert(Conversation, rows, now)
+    pks = dict(
+        Conversation.objects.filter(intercom_id__in=[r.intercom_id for r in rows]).values_list("intercom_id", "pk")
+    )
+    part_rows = [
+        ConversationPart.from_payload(part, conversation_id=pks[str(d["id"])])
+        for d in details
+        for part in unwrap(d.get("conversation_parts"), "conversation_parts")
+    ]
+    upsert(ConversationPart, part_rows, now)
+    link_conversation_tags(details, result.written)
+    return result, count_parts(pks.values())
+
+
+def store_conversation_items(items: list[dict[str, Any]], now: datetime) -> UpsertResult:
+    """Write conversations as lists and webhooks give them: without their whole history.
+
+    The parts counters are left alone (only a full fetch sets them), and any parts
+    the item carries (a webhook's new reply) are added.
+    """
+    list_fields = [f for f in Conversation.synced_fields() if not f.startswith("parts_")]
+    rows = [Conversation.from_payload(Conversation.without_parts(i)) for i in items]
+    result = upsert(Conversation, rows, now, update_fields=list_fields)
+    link_conversation_tags(items, result.written)
+    with_parts = [i for i in items if unwrap(i.get("conversation_parts"), "conversation_parts")]
+    if with_parts:
+        pks = dict(
+            Conversation.objects.filter(intercom_id__in=[str(i["id"]) for i in with_parts]).values_list(
+                "intercom_id", "pk"
+            )
+        )
+        parts = [
+            ConversationPart.from_payload(part, conversation_id=pks[str(i["id"])])
+            for i in with_parts
+            for part in unwrap(i.get("conversation_parts"), "conversation_parts")
+        ]
+        upsert(ConversationPart, parts, now)
+        count_parts(pks.values())
+    return result
+
+
+def count_parts(conversation_pks) -> int:
+    """Store how many parts each conversation holds; return the total shortfall against Intercom."""
+    counts = dict(
+        ConversationPart.objects.filter(conversation_id__in=list(conversation_pks))
+        .values("conversation_id")
+        .annotate(n=Count("id"))
+        .values_list("conversation_id", "n")
+    )
+    conversations = list(Conversation.objects.filter(pk__in=list(conversation_pks)).only("pk", "parts_total"))
+    for conversation in conversations:
+        conversation.parts_synced = counts.get(conversation.pk, 0)
+    Conversation.objects.bulk_update(conversations, ["parts_synced"], batch_size=BATCH)
+    return sum(c.parts_drift for c in conversations)
+
+
+def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) -> None:
+    written = [p for p in payloads if str(p["id"]) in pks]
+    if not written:
+        return
+    refs = {ref_id(t): t for p in written for t in unwrap(p.get("tags"), "tags") if ref_id(t)}
+    tags = ensure_refs(Tag, {i: placeholder(Tag, r) for i, r in refs.items()})
+    links = {
+        pks[str(p["id"])]: [tags[ref_id(t)] for t in unwrap(p.get("tags"), "tags") if ref_id(t) in tags]
+        for p in written
+    }
+    replace_links(Conversation._meta.get_field("tags"), links)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def scroll(ctx: SyncContext, resource: str, write: Callable[[list[dict[str, Any]]], None]) -> None:
+    """Scroll a whole resource, restarting from the top when the scroll breaks.
+
+    A scroll cannot be resumed, and a broken one keeps the app's only scroll slot
+    until it expires; writes are idempotent, so re-reading from the start is safe.
+    """
+    for attempt in range(1, SCROLL_ATTEMPTS + 1):
+        try:
+            for page in ctx.client.iter_scroll(resource):
+                write(page)
+            return
+        except ScrollExists:
+            ctx.notes.append(f"{resource}: a scroll was already open (attempt {attempt}); waited for it to expire")
+        except ScrollFailed as exc:
+            ctx.notes.append(f"{resource}: scroll failed (attempt {attempt}): {exc}; restarted")
+        ctx.sleep(SCROLL_TTL)
+    raise SyncError(f"{resource}: gave up after {SCROLL_ATTEMPTS} scroll attempts")
+
+
+def newest_first(
+    ctx: SyncContext, operation: str, keys: tuple[str, ...], cutoff: datetime, **params: Any
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield pages of items updated since cutoff, newest first, stopping at the first older item."""
+    for number, page in enumerate(
+        ctx.client.iter_pages(operation, sort="updated_at", order="desc", per_page=PER_PAGE, **params)
+    ):
+        items = next((page[k] for k in keys if isinstance(page.get(k), list)), [])
+        if number == 0:
+            ctx.total = page.get("total_count")
+        stamps = [from_unix(i.get("updated_at")) for i in items]
+        if any(a and b and a < b for a, b in zip(stamps, stamps[1:], strict=False)):
+            raise NotNewestFirst(operation)
+        fresh = [i for i, stamp in zip(items, stamps, strict=True) if stamp and stamp >= cutoff]
+        if fresh:
+            yield fresh
+        if len(fresh) < len(items):
+            return
+
+
+def flag_vanished(ctx: SyncContext, queryset) -> None:
+    """Flag rows a complete pass did not see: they no longer exist in Intercom."""
+    ctx.run.deleted += queryset.live().filter(synced_at__lt=ctx.run.started_at).update(deleted_at=ctx.now())
+
+
+# --- resources ---------------------------------------------------------------------
+
+
+def contacts_full(role: str, resource: str) -> Callable[[SyncContext], None]:
+    def full(ctx: SyncContext) -> None:
+        scroll(ctx, resource, lambda page: write_contacts(ctx, page))
+        flag_vanished(ctx, Contact.objects.filter(role=role))
+
+    return full
+
+
+def contacts_incremental(role: str, resource: str, operation: str) -> Callable[[SyncContext, datetime], None]:
+    def incremental(ctx: SyncContext, cutoff: datetime) -> None:
+        try:
+            for page in newest_first(ctx, operation, CONTACT_KEYS[resource], cutoff):
+                write_contacts(ctx, page)
+        except NotNewestFirst:
+            ctx.notes.append(f"{operation} ignored sort=updated_at; fell back to a full pass")
+            contacts_full(role, resource)(ctx)
+            return
+        # Lists only show what exists: a count above the API's means something was
+        # deleted or converted, and only a complete pass can tell which.
+        if ctx.total is not None and Contact.objects.live().filter(role=role).count() > ctx.total:
+            ctx.notes.append(f"mirror holds more {resource} than Intercom; ran a full pass to flag deletions")
+            contacts_full(role, resource)(ctx)
+
+    return incremental
+
+
+def companies_full(ctx: SyncContext) -> None:
+    scroll(ctx, "companies", lambda page: write_simple(ctx, Company, page))
+    flag_vanished(ctx, Company.objects.all())
+
+
+def companies_incremental(ctx: SyncContext, cutoff: datetime) -> None:
+    # v1 sorts companies by last_request_at only, so there is no newest-first
+    # read to stop early on: page through them and write only what changed.
+    for page in ctx.client.iter_pages("list_companies", per_page=PER_PAGE):
+        items = page.get("companies") or []
+        fresh = [c for c in items if (from_unix(c.get("updated_at")) or cutoff) >= cutoff]
+        if fresh:
+            write_simple(ctx, Company, fresh)
+        for c in items:
+            ctx.saw(from_unix(c.get("updated_at")))
+
+
+def admins_full(ctx: SyncContext) -> None:
+    items = ctx.client.list_admins().get("admins") or []
+    write_simple(ctx, Admin, [i for i in items if i.get("type", "admin") == "admin"])
+    flag_vanished(ctx, Admin.objects.all())
+
+
+def teams_full(ctx: SyncContext) -> None:
+    write_teams(ctx, ctx.client.list_teams().get("teams") or [])
+    flag_vanished(ctx, Team.objects.all())
+
+
+def tags_full(ctx: SyncContext) -> None:
+    write_simple(ctx, Tag, ctx.client.list_tags().get("tags") or [])
+    flag_vanished(ctx, Tag.objects.all())
+
+
+def segments_full(ctx: SyncContext) -> None:
+    people = ctx.client.list_segments().get("segments") or []
+    companies = ctx.client.list_segments(type="company").get("segments") or []
+    write_simple(ctx, Segment, people + companies)
+    flag_vanished(ctx, Segment.objects.all())
+
+
+def conversations_full(ctx: SyncContext) -> None:
+    # Newest first: a conversation updated mid-pass jumps to the front (and is
+    # caught by the next incremental pass) instead of shifting others past us.
+    for page in ctx.client.iter_pages("list_conversations", sort="updated_at", order="desc", per_page=PER_PAGE):
+        ctx.total = ctx.total or page.get("total_count")
+        write_conversations(ctx, page.get("conversations") or [])
+    flag_vanished(ctx, Conversation.objects.all())
+
+
+def conversations_incremental(ctx: SyncContext, cutoff: datetime) -> None:
+    try:
+        for page in newest_first(ctx, "list_conversations", ("conversations",), cutoff):
+            write_conversations(ctx, page)
+    except NotNewestFirst:
+        ctx.notes.append("list_conversations ignored sort=updated_at; fell back to a full pass")
+        conversations_full(ctx)
+
+
+# resource → (full pass, incremental pass or None when every pass reads it whole)
+RESOURCES: dict[str, tuple[Callable, Callable | None]] = {
+    "admins": (admins_full, None),
+    "teams": (teams_full, None),
+    "tags": (tags_full, None),
+    "segments": (segments_full, None),
+    "companies": (companies_full, companies_incremental),
+    "users": (contacts_full(Contact.USER, "users"), contacts_incremental(Contact.USER, "users", "list_users")),
+    "leads": (contacts_full(Contact.LEAD, "leads"), contacts_incremental(Contact.LEAD, "leads", "list_leads")),
+    "conversations": (conversations_full, conversations_incremental),
+}
