@@ -561,8 +561,14 @@ class IntercomClient:
         # The query string can hold emails: keep log lines to the path.
         return path.split("?", 1)[0]
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any] | None:
-        return self._request("GET", path, params=params, **kwargs)
+    def request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> dict[str, Any] | None:
+        """Send a call outside the 57 operations (§7.13); return the parsed body or None.
+
+        Retries, rate-limit waits and errors work as for the operations.
+        """
+        return self._request(method.upper(), path, params=params, json=json)
 
     def _get_dict(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         body = self._request("GET", path, params=params, **kwargs)
