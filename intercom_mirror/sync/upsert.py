@@ -47,6 +47,9 @@ def upsert(
 ) -> UpsertResult:
     """Write rows built by `from_payload`: insert new ones, update changed ones, mark all as seen."""
     result = UpsertResult()
+    # One row per id, the last winning: pages can overlap, and PostgreSQL refuses to
+    # update the same row twice in one INSERT … ON CONFLICT.
+    rows = list({row.intercom_id: row for row in rows}.values())
     if not rows:
         return result
     keys = [row.intercom_id for row in rows]
@@ -110,7 +113,7 @@ def replace_links(relation: models.ManyToManyField, links: dict[int, list[int]])
     """Make each owner's links exactly the given targets (owner pk → target pks)."""
     if not links:
         return
-    through = relation.through
+    through = relation.remote_field.through
     owner_col = relation.m2m_field_name() + "_id"
     target_col = relation.m2m_reverse_field_name() + "_id"
     through.objects.filter(**{f"{owner_col}__in": list(links)}).delete()
