@@ -55,4 +55,14 @@ def staff_client(client, staff_user):
     return client
 
 
+@pytest.fixture
+def sandbox():
+    """A small generated workspace behind the sandbox, and a client on it (in-process, fake clock)."""
+    from tests.sandbox_fixtures import make_sandbox
+
+    sandbox = make_sandbox()
+    yield sandbox
+    sandbox.client.close()
+
+
 assert settings.configured

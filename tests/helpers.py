@@ -18,3 +18,21 @@ def fixture(name: str) -> Any:
 
 def sign(body: bytes, secret: str) -> str:
     return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+class FakeClock:
+    """A clock shared by the sandbox and the client: sleeping moves time on, instantly."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(seconds, 0)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -262,9 +262,32 @@ def newest_first(
             return
 
 
-def flag_vanished(ctx: SyncContext, queryset) -> None:
-    """Flag rows a complete pass did not see: they no longer exist in Intercom."""
-    ctx.run.deleted += queryset.live().filter(synced_at__lt=ctx.run.started_at).update(deleted_at=ctx.now())
+def flag_vanished(ctx: SyncContext, queryset) -> list[str]:
+    """Flag rows a complete pass did not see (they no longer exist in Intercom); return their ids."""
+    vanished = queryset.live().filter(synced_at__lt=ctx.run.started_at)
+    ids = list(vanished.values_list("intercom_id", flat=True))
+    ctx.run.deleted += vanished.update(deleted_at=ctx.now())
+    return ids
+
+
+def refetch_conversations_of(ctx: SyncContext, customer_ids: list[str]) -> None:
+    """Refetch the conversations of customers that vanished.
+
+    A lead merged into an existing user disappears, and its conversations move to
+    that user without necessarily changing their `updated_at`: only a fresh read
+    tells the mirror whom they belong to now.
+    """
+    for batch_start in range(0, len(customer_ids), BATCH):
+        ids = customer_ids[batch_start : batch_start + BATCH]
+        for conversation_id in (
+            Conversation.objects.live().filter(customer_id__in=ids).values_list("intercom_id", flat=True)
+        ):
+            try:
+                detail = ctx.client.get_conversation(conversation_id)
+            except NotFound:
+                continue
+            with transaction.atomic():
+                store_conversation_details([detail], ctx.now())
 
 
 # --- resources ---------------------------------------------------------------------
@@ -273,7 +296,7 @@ def flag_vanished(ctx: SyncContext, queryset) -> None:
 def contacts_full(role: str, resource: str) -> Callable[[SyncContext], None]:
     def full(ctx: SyncContext) -> None:
         scroll(ctx, resource, lambda page: write_contacts(ctx, page))
-        flag_vanished(ctx, Contact.objects.filter(role=role))
+        refetch_conversations_of(ctx, flag_vanished(ctx, Contact.objects.filter(role=role)))
 
     return full
 
