@@ -66,3 +66,15 @@ def sandbox():
 
 
 assert settings.configured
+
+
+@pytest.fixture
+def live_sandbox(settings):
+    """A sandbox served over real HTTP on a loopback port; settings point the app at it."""
+    from intercom_mirror.sandbox import SandboxApp, generate_workspace, serve_in_thread
+
+    app = SandboxApp(generate_workspace(seed=11, users=80, leads=20, conversations=25), token=TEST_TOKEN)
+    server, base_url = serve_in_thread(app)
+    settings.INTERCOM_API_BASE = base_url
+    yield app
+    server.shutdown()

@@ -20,7 +20,7 @@ def resync_contact(client: IntercomClient, intercom_id: str) -> Contact | None:
         flag_deleted(Contact, intercom_id)
         return None
     with transaction.atomic():
-        result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
+        result = upsert(Contact, [Contact.from_payload(payload)], timezone.now(), force=True)
         link_contacts([payload] if result.written else [], result.written)
     resync_notes(client, payload)
     return Contact.objects.get(intercom_id=str(payload["id"]))
@@ -40,7 +40,7 @@ def resync_company(client: IntercomClient, intercom_id: str) -> Company | None:
     if payload is None:
         flag_deleted(Company, intercom_id)
         return None
-    upsert(Company, [Company.from_payload(payload)], timezone.now())
+    upsert(Company, [Company.from_payload(payload)], timezone.now(), force=True)
     return Company.objects.get(intercom_id=str(payload["id"]))
 
 
@@ -51,7 +51,7 @@ def resync_conversation(client: IntercomClient, intercom_id: str) -> Conversatio
         flag_deleted(Conversation, intercom_id)
         return None
     with transaction.atomic():
-        store_conversation_details([payload], timezone.now())
+        store_conversation_details([payload], timezone.now(), force=True)
     return Conversation.objects.get(intercom_id=str(payload["id"]))
 
 

@@ -139,7 +139,9 @@ def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
     ctx.record(result, len(items))
 
 
-def store_conversation_details(details: list[dict[str, Any]], now: datetime) -> tuple[UpsertResult, int]:
+def store_conversation_details(
+    details: list[dict[str, Any]], now: datetime, *, force: bool = False
+) -> tuple[UpsertResult, int]:
     """Write whole conversations (as `get_conversation` returns them) and their parts.
 
     Return the upsert figures and the parts Intercom has but did not return (drift).
@@ -151,7 +153,7 @@ def store_conversation_details(details: list[dict[str, Any]], now: datetime) -> 
         row.parts_total = int(parts.get("total_count") or len(unwrap(parts, "conversation_parts")))
         row.parts_fetched_for = row.updated_at
         rows.append(row)
-    result = upsert(Conversation, rows, now)
+    result = upsert(Conversation, rows, now, force=force)
     pks = dict(
         Conversation.objects.filter(intercom_id__in=[r.intercom_id for r in rows]).values_list("intercom_id", "pk")
     )
@@ -160,7 +162,7 @@ def store_conversation_details(details: list[dict[str, Any]], now: datetime) -> 
         for d in details
         for part in unwrap(d.get("conversation_parts"), "conversation_parts")
     ]
-    upsert(ConversationPart, part_rows, now)
+    upsert(ConversationPart, part_rows, now, force=force)
     link_conversation_tags(details, result.written)
     return result, count_parts(pks.values())
 

@@ -44,8 +44,13 @@ def upsert(
     now: datetime,
     *,
     update_fields: Sequence[str] | None = None,
+    force: bool = False,
 ) -> UpsertResult:
-    """Write rows built by `from_payload`: insert new ones, update changed ones, mark all as seen."""
+    """Write rows built by `from_payload`: insert new ones, update changed ones, mark all as seen.
+
+    `force` rewrites rows even when their payload is unchanged (an explicit resync
+    repairs typed columns that drifted from the raw JSON).
+    """
     result = UpsertResult()
     # One row per id, the last winning: pages can overlap, and PostgreSQL refuses to
     # update the same row twice in one INSERT … ON CONFLICT.
@@ -63,7 +68,9 @@ def upsert(
         if known is None:
             result.created += 1
             changed.append(row)
-        elif is_stale(row, known[2] if dated else None) or (known[0] == row.raw_hash and known[1] is None):
+        elif is_stale(row, known[2] if dated else None) or (
+            not force and known[0] == row.raw_hash and known[1] is None
+        ):
             result.unchanged += 1
             unchanged.append(row.intercom_id)
         else:

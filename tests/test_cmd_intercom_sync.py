@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from intercom_mirror.models import Contact, Conversation, SyncRun
+from tests.mirror_compare import assert_mirror_matches
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("intercom_sync", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_mirrors_the_sandbox_over_real_http(live_sandbox):
+    output = run("--full")
+    assert "Intercom sync" in output and "conversations" in output
+    assert SyncRun.objects.filter(status="ok").count() == 8
+    from intercom_mirror.sync import make_client
+
+    with make_client() as client:
+        assert_mirror_matches(client)
+
+
+@pytest.mark.django_db
+def test_it_limits_the_sync_to_some_resources(live_sandbox):
+    run("--full", "--only", "users,leads")
+    assert set(SyncRun.objects.values_list("resource", flat=True)) == {"users", "leads"}
+    assert Contact.objects.count() == 100
+    assert not Conversation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_unknown_resource(live_sandbox):
+    with pytest.raises(CommandError, match="unknown resources: widgets"):
+        run("--only", "users,widgets")
+
+
+@pytest.mark.django_db
+def test_it_exits_non_zero_when_a_resource_fails(live_sandbox, settings):
+    settings.INTERCOM_ACCESS_TOKEN = "not-the-token"
+    with pytest.raises(CommandError, match="failed: admins"):
+        run("--only", "admins")
+    run_row = SyncRun.objects.get(resource="admins")
+    assert run_row.status == "failed" and "AuthenticationError" in run_row.errors
+    assert "not-the-token" not in run_row.errors
+
+
+@pytest.mark.django_db
+def test_it_resyncs_one_conversation_and_one_contact(live_sandbox):
+    conversation_id = next(iter(live_sandbox.workspace.conversations))
+    output = run("--conversation", str(conversation_id))
+    assert f"conversation {conversation_id}: synced" in output
+    assert Conversation.objects.get(intercom_id=str(conversation_id)).parts.exists()
+    output = run("--contact", "000000000000000000000000")
+    assert "not in Intercom any more" in output

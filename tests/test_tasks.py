@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from django_q.models import Schedule
+
+from intercom_mirror import tasks
+from intercom_mirror.models import Contact, SyncRun
+
+
+@pytest.mark.django_db
+def test_it_creates_the_schedules_once(settings):
+    settings.SYNC_INTERVAL_MINUTES = 7
+    tasks.ensure_schedules()
+    tasks.ensure_schedules()
+    schedules = {s.name: s for s in Schedule.objects.all()}
+    assert len(schedules) == 2
+    incremental = schedules["Intercom incremental sync"]
+    assert (incremental.func, incremental.schedule_type, incremental.minutes) == (tasks.INCREMENTAL_TASK, "I", 7)
+    full = schedules["Intercom full sync"]
+    assert (full.func, full.schedule_type) == (tasks.FULL_TASK, "D")
+    assert full.next_run.hour == settings.SYNC_FULL_HOUR
+
+
+@pytest.mark.django_db
+def test_it_runs_the_scheduled_syncs_through_the_sync_layer(live_sandbox):
+    assert "users=ok" in tasks.full_sync()
+    assert Contact.objects.filter(role="user").count() == 80
+    assert "users=ok" in tasks.incremental_sync()
+    assert SyncRun.objects.filter(kind="incremental", resource="users").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_queues_a_record_resync_that_runs_inline_in_tests(live_sandbox):
+    contact_id = next(iter(live_sandbox.workspace.users))
+    tasks.queue_resync("contact", str(contact_id))
+    assert Contact.objects.filter(intercom_id=str(contact_id)).exists()
