@@ -6,6 +6,7 @@ import logging
 import socketserver
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -67,9 +68,14 @@ def serve_in_thread(app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> 
     return server, f"http://{bound_host}:{bound_port}"
 
 
-def serve_forever(app: SandboxApp, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+def serve_forever(
+    app: SandboxApp, host: str = "127.0.0.1", port: int = 8765, ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve until interrupted (Ctrl-C); `ready` is called with the base URL once the port is bound."""
     server = make_server(app, host, port)
+    if ready is not None:
+        bound_host, bound_port = server.server_address[:2]
+        ready(f"http://{bound_host}:{bound_port}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
