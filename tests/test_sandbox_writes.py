@@ -328,3 +328,21 @@ def test_it_serves_segments_with_counts(client, app):
     assert {s["person_type"] for s in company_segments} <= {"company"}
     one = client.get(f"/segments/{segments[0]['id']}").json()
     assert one["name"] == segments[0]["name"]
+
+
+def test_it_leaves_no_trace_of_a_refused_write(client, app):
+    ws = app.workspace
+    before = (len(ws.users), len(ws.companies), len(ws.tags), len(ws.leads))
+    bad_custom = {"custom_attributes": {"nested": {"no": 1}}}
+    assert client.post("/users", json={"user_id": "refused", **bad_custom}).status_code == 400
+    assert (
+        client.post(
+            "/users", json={"user_id": "refused", "companies": [{"company_id": "c", "monthly_spend": "lots"}]}
+        ).status_code
+        == 400
+    )
+    assert client.post("/contacts", json={"email": " padded@example.com "}).status_code == 400
+    assert client.post("/companies", json={"company_id": "refused-co", "size": "big"}).status_code == 400
+    assert client.post("/tags", json={"name": "refused-tag", "users": "everyone"}).status_code == 400
+    assert (len(ws.users), len(ws.companies), len(ws.tags), len(ws.leads)) == before
+    assert client.get("/users", params={"user_id": "refused"}).status_code == 404

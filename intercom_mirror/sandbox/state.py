@@ -679,6 +679,7 @@ class Workspace:
     def upsert_user(self, body: Any) -> Contact:
         """Create or update a user (`POST /users`); key `id` > `user_id` > `email`."""
         body = _object(body)
+        self.check_contact_body(body)
         user_id = _identifier(body.get("user_id"), "user_id")
         email = _identifier(body.get("email"), "email")
         c = self._match_user(body.get("id"), user_id, email)
@@ -756,6 +757,30 @@ class Workspace:
             if had_email is None and c.type == "contact" and not created:
                 self.emit("contact.added_email", self.render_contact(c))
 
+    def check_contact_body(self, body: dict[str, Any], model: str = "customer") -> None:
+        """Raise for anything in a user/lead/visitor body that `_apply_profile` would refuse.
+
+        Writes call this before changing anything, so a refused request leaves no trace.
+        """
+        for key in ("user_id", "email"):
+            _identifier(body.get(key), key)
+        for key in _TIME_FIELDS:
+            if key in body:
+                _timestamp(body[key], key)
+        if "custom_attributes" in body:
+            self.check_custom(model, body["custom_attributes"])
+        if "companies" in body:
+            self._check_company_entries(body["companies"])
+
+    def _check_company_entries(self, entries: Any) -> None:
+        if not isinstance(entries, list):
+            raise invalid("companies", "companies must be an array")
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise invalid("companies", "each company must be an object")
+            self._company_for_entry(entry)
+            self.check_company_body(entry)
+
     def _apply_profile(self, c: Contact, body: dict[str, Any], model: str) -> None:
         """Apply the writable profile fields of a user/lead/visitor body, then touch it."""
         if "name" in body:
@@ -791,10 +816,11 @@ class Workspace:
         if updates:
             c.extra = {**(c.extra or {}), **updates}
 
-    def merge_custom(self, model: str, current: dict[str, Any], incoming: Any) -> dict[str, Any]:
-        """Return current custom attributes merged key by key with incoming, validating them."""
+    def check_custom(self, model: str, incoming: Any) -> None:
+        """Raise for custom attributes the API refuses: nested values, bad names, too many attributes."""
         if not isinstance(incoming, dict):
             raise invalid("custom_attributes", "custom_attributes must be an object")
+        new = 0
         for key, value in incoming.items():
             if not key or "." in key or "$" in key:
                 raise invalid("custom_attributes", f"Custom attribute name '{key}' is not valid")
@@ -804,6 +830,15 @@ class Workspace:
                 )
             if isinstance(value, str) and len(value) > 255:
                 raise invalid("custom_attributes", f"Custom attribute '{key}' is longer than 255 characters")
+            new += value is not None and (model, key) not in self.data_attributes
+        live = sum(1 for a in self.data_attributes.values() if a.custom and not a.archived)
+        if new and live + new > CUSTOM_ATTRIBUTE_LIMIT:
+            raise SandboxError(400, "custom_data_limit_reached", "Custom attribute limit reached", "custom_attributes")
+
+    def merge_custom(self, model: str, current: dict[str, Any], incoming: Any) -> dict[str, Any]:
+        """Return current custom attributes merged key by key with incoming (checked first)."""
+        self.check_custom(model, incoming)
+        for key, value in incoming.items():
             if value is not None:
                 self.ensure_attribute(model, key, value)
         return {**current, **incoming}
@@ -812,9 +847,6 @@ class Workspace:
         """Register a custom data attribute the first time it is written."""
         if (model, name) in self.data_attributes:
             return
-        live = sum(1 for a in self.data_attributes.values() if a.custom and not a.archived)
-        if live >= CUSTOM_ATTRIBUTE_LIMIT:
-            raise SandboxError(400, "custom_data_limit_reached", "Custom attribute limit reached", "custom_attributes")
         self.data_attributes[(model, name)] = DataAttribute(
             name=name,
             model=model,
@@ -925,6 +957,7 @@ class Workspace:
     def upsert_lead(self, body: Any, lead_id: str | None = None) -> Contact:
         """Create a lead, or update the one named by `id`/`user_id` (`POST /contacts`, `PUT /contacts/{id}`)."""
         body = _object(body)
+        self.check_contact_body(body)
         lead_id = lead_id or body.get("id")
         uid = _identifier(body.get("user_id"), "user_id")
         created = False
@@ -996,6 +1029,7 @@ class Workspace:
         email = _identifier(target.get("email"), "email")
         if not (target.get("id") or user_id or email):
             raise missing("user")
+        self.check_contact_body(target)
         existing = self._match_user(target.get("id"), user_id, email)
         if existing is None:
             user = self._become_user(anon, user_id, email, target)
@@ -1077,6 +1111,7 @@ class Workspace:
     def update_visitor(self, body: Any, visitor_id: str | None = None) -> Contact:
         """Update a visitor named by `id` or `user_id` (`PUT /visitors`)."""
         body = _object(body)
+        self.check_contact_body(body)
         c = self._visitor_from(body, visitor_id)
         email = _identifier(body.get("email"), "email")
         self._set_identity(c, None, email, False)
@@ -1114,6 +1149,7 @@ class Workspace:
     def upsert_company(self, body: Any) -> Company:
         """Create or update a company keyed on `company_id` (or named by `id`)."""
         body = _object(body)
+        self.check_company_body(body)
         if body.get("id"):
             co = self.get_company(str(body["id"]))
         else:
@@ -1134,6 +1170,18 @@ class Workspace:
         self._apply_company_fields(co, body)
         return co
 
+    def check_company_body(self, body: dict[str, Any]) -> None:
+        """Raise for anything in a company body that `_apply_company_fields` would refuse."""
+        for key in ("remote_created_at", "last_request_at"):
+            if key in body:
+                _timestamp(body[key], key)
+        for key in ("monthly_spend", "size", "session_count"):
+            value = body.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise invalid(key, f"{key} must be a number")
+        if "custom_attributes" in body:
+            self.check_custom("company", body["custom_attributes"])
+
     def _apply_company_fields(self, co: Company, body: dict[str, Any]) -> None:
         if "name" in body:
             co.name = None if body["name"] is None else str(body["name"])
@@ -1142,10 +1190,7 @@ class Workspace:
                 setattr(co, key, _timestamp(body[key], key))
         for key in ("monthly_spend", "size", "session_count"):
             if key in body:
-                value = body[key]
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                    raise invalid(key, f"{key} must be a number")
-                setattr(co, key, value)
+                setattr(co, key, body[key])
         for key in ("website", "industry"):
             if key in body:
                 setattr(co, key, None if body[key] is None else str(body[key]))
@@ -1235,6 +1280,9 @@ class Workspace:
         users, companies = body.get("users"), body.get("companies")
         if users is not None and companies is not None:
             raise invalid("users", "Users and companies cannot be tagged in the same request")
+        for key, entries in (("users", users), ("companies", companies)):
+            if entries is not None and (not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries)):
+                raise invalid(key, f"{key} must be an array of objects")
         tag = self._tag_for(body)
         if users is not None:
             self._tag_contacts(tag, users)
