@@ -4,6 +4,10 @@ The spec is /work/shared/intercom-v1-api.md ("the reference" below; section numb
 to it). Every public operation method returns the parsed JSON object (a dict), or None
 when the API answers with an empty body. Views, tasks and commands do not call this
 module directly; `sync.py` does.
+
+Each operation carries a `# Reference:` docs URL. The 1.x docs are offline and the pages
+the reference cites (its §10) are the only verified ones; the others follow the same
+URL scheme and are marked "page name unverified".
 """
 
 from __future__ import annotations
@@ -19,9 +23,27 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "OPERATIONS",
+    "AuthenticationError",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "IntercomClient",
+    "IntercomError",
+    "MalformedResponse",
+    "NotFound",
+    "RateLimit",
+    "RateLimited",
+    "ScrollExists",
+    "ScrollFailed",
+    "ServerError",
+    "ServiceUnavailable",
+    "error_class",
+    "parse_timestamp",
+]
 
-DOCS = "https://developers.intercom.com/docs/references/1.4/rest-api"
+logger = logging.getLogger(__name__)
 
 # The 57 operations of the seed; each is a method of IntercomClient with this name.
 OPERATIONS = (
@@ -630,8 +652,6 @@ class IntercomClient:
                 # A 404 mid-scroll is the expired param; a 429 that outlasted the retries
                 # leaves it to expire too.
                 raise ScrollFailed(exc) from exc
-            if page is None:
-                raise ScrollFailed(MalformedResponse(message=f"{resource} scroll page had an empty body"))
             items = next((page[k] for k in keys if isinstance(page.get(k), list)), None)
             if items is None:
                 raise MalformedResponse(message=f"scroll page has none of {keys} (keys: {', '.join(sorted(page))})")
@@ -699,12 +719,12 @@ class IntercomClient:
 
     def create_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a user, or update the one matching id, user_id or email (upsert)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/users/create-or-update-user
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/users/create-or-update-user (page name unverified)
         return self._post("/users", body)
 
     def create_update_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create or update a user: the same call as create_user."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/users/create-or-update-user
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/users/create-or-update-user (page name unverified)
         return self._post("/users", body)
 
     def get_user(self, id: str) -> dict[str, Any]:
@@ -758,18 +778,18 @@ class IntercomClient:
 
     def create_lead(self, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Create a lead (no identifier needed), or update the one matching id or user_id."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/create-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/create-lead (page name unverified)
         return self._post("/contacts", body or {})
 
     def update_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Update the lead named by `id` or `user_id` in the body."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/update-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/update-lead (page name unverified)
         # The docs use POST /contacts; the SDK's PUT /contacts/{id} is the alternative (§7.2).
         return self._post("/contacts", body)
 
     def get_lead(self, id: str) -> dict[str, Any]:
         """Return the lead with Intercom's id."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/view-a-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/view-a-lead (page name unverified)
         return self._get_dict(f"/contacts/{_seg(id)}")
 
     def list_leads(
@@ -783,23 +803,23 @@ class IntercomClient:
         **filters: Any,
     ) -> dict[str, Any]:
         """Return one page of leads (`contact.list`); by user_id the API answers one `contact`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/list-leads
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/list-leads (page name unverified)
         params = {"email": email, "phone": phone, "user_id": user_id, "page": page, "per_page": per_page}
         return self._get_dict("/contacts", {**params, **filters})
 
     def delete_lead(self, user_id: str) -> dict[str, Any] | None:
         """Delete the lead with this user_id; return it as it was."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/delete-a-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/delete-a-lead (page name unverified)
         return self._request("DELETE", "/contacts", params={"user_id": user_id})
 
     def delete_lead_by_id(self, id: str) -> dict[str, Any] | None:
         """Delete the lead with Intercom's id; return it as it was."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/delete-a-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/delete-a-lead (page name unverified)
         return self._request("DELETE", f"/contacts/{_seg(id)}")
 
     def convert_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Convert a lead to a user: `{"contact": {"user_id": …}, "user": {…}}`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/convert-a-lead
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/leads/convert-a-lead (page name unverified)
         return self._post("/contacts/convert", body)
 
     def scroll_leads(self, scroll_param: str | None = None) -> dict[str, Any]:
@@ -811,7 +831,7 @@ class IntercomClient:
 
     def get_visitor(self, id: str) -> dict[str, Any]:
         """Return the visitor with Intercom's id."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/view-a-visitor
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/view-a-visitor (page name unverified)
         return self._get_dict(f"/visitors/{_seg(id)}")
 
     def update_visitor(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -826,29 +846,29 @@ class IntercomClient:
 
     def delete_visitor_by_id(self, id: str) -> dict[str, Any] | None:
         """Delete the visitor with Intercom's id; return it as it was."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/delete-a-visitor
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/delete-a-visitor (page name unverified)
         return self._request("DELETE", f"/visitors/{_seg(id)}")
 
     def convert_visitor(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Convert a visitor to a user (`"type": "user"`) or a lead (`"type": "lead"`)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/convert-a-visitor
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/visitors/convert-a-visitor (page name unverified)
         return self._post("/visitors/convert", body)
 
     # --- Companies (§7.4) ----------------------------------------------------------------
 
     def create_company(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a company, or update the one with this company_id (upsert)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/create-or-update-company
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/create-or-update-company (page name unverified)
         return self._post("/companies", body)
 
     def update_company(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Update the company with this company_id (or id): the same call as create_company."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/create-or-update-company
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/create-or-update-company (page name unverified)
         return self._post("/companies", body)
 
     def get_company(self, id: str) -> dict[str, Any]:
         """Return the company with Intercom's id."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/view-a-company
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/view-a-company (page name unverified)
         return self._get_dict(f"/companies/{_seg(id)}")
 
     def list_companies(
@@ -878,7 +898,7 @@ class IntercomClient:
 
     def scroll_companies(self, scroll_param: str | None = None) -> dict[str, Any]:
         """Return the next page of a companies scroll."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/iterating-over-all-companies
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/companies/iterating-over-all-companies (page name unverified)
         return self._get_dict("/companies/scroll", {"scroll_param": scroll_param}, safe_to_retry=False)
 
     def delete_company(self, company_id: str | None = None, user_id: str | None = None) -> dict[str, Any] | None:
@@ -935,12 +955,12 @@ class IntercomClient:
         The seed spells the snooze field `snooze_until`; the API reads `snoozed_until`, so
         the former is renamed (§7.5).
         """
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/conversations/replying-to-a-conversation
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/conversations/replying-to-a-conversation (page name unverified)
         return self._post(f"/conversations/{_seg(conversation_id)}/reply", _reply_body(body))
 
     def post_reply_to_last_conversation(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Reply as a user to their most recent conversation; return it."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/conversations/replying-to-users-last-conversation
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/conversations/replying-to-users-last-conversation (page name unverified)
         return self._post("/conversations/last/reply", _reply_body(body))
 
     def mark_conversation_as_read(self, id: str) -> dict[str, Any]:
@@ -970,12 +990,12 @@ class IntercomClient:
 
     def create_note(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Add a note to a user: `{"admin_id": …, "body": …, "user": {"user_id": …}}`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/create-a-note
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/create-a-note (page name unverified)
         return self._post("/notes", body)
 
     def get_note(self, id: str) -> dict[str, Any]:
         """Return a note."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/view-a-note
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/view-a-note (page name unverified)
         return self._get_dict(f"/notes/{_seg(id)}")
 
     def list_notes_for_user(
@@ -988,13 +1008,13 @@ class IntercomClient:
         per_page: int | None = None,
     ) -> dict[str, Any]:
         """Return the notes of the user named by user_id, email or Intercom id."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/list-notes-for-a-user
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/notes/list-notes-for-a-user (page name unverified)
         params = _one_of(user_id=user_id, email=email, id=id)
         return self._get_dict("/notes", {**params, "page": page, "per_page": per_page})
 
     def create_event(self, body: Mapping[str, Any]) -> None:
         """Submit an event; the API answers 202 with no body, so return None."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-events/submitting-events
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-events/submitting-events (page name unverified)
         self._request("POST", "/events", json=dict(body))
 
     def list_events_for_user(
@@ -1008,7 +1028,7 @@ class IntercomClient:
         per_page: int | None = None,
     ) -> dict[str, Any]:
         """Return the user's events of the last 90 days (`event.list`, or `event.summary`)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-events/list-user-events
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-events/list-user-events (page name unverified)
         params = _one_of(user_id=user_id, email=email, intercom_user_id=intercom_user_id)
         return self._get_dict("/events", {"type": type, **params, "summary": summary, "per_page": per_page})
 
@@ -1016,49 +1036,49 @@ class IntercomClient:
 
     def create_tag(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a tag, or tag/untag users or companies: `{"name": …, "users": [...]}`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/create-and-update-tags
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/create-and-update-tags (page name unverified)
         return self._post("/tags", body)
 
     def update_tag(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Rename a tag: `{"id": …, "name": …}`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/create-and-update-tags
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/create-and-update-tags (page name unverified)
         return self._post("/tags", body)
 
     def delete_tag(self, id: str) -> dict[str, Any] | None:
         """Delete a tag everywhere; the API answers with an empty body."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/delete-a-tag
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/delete-a-tag (page name unverified)
         return self._request("DELETE", f"/tags/{_seg(id)}")
 
     def list_tags(self) -> dict[str, Any]:
         """Return every tag (`tag.list`, not paged)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/list-tags
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/tags/list-tags (page name unverified)
         return self._get_dict("/tags")
 
     def list_segments(self, *, type: str | None = None, include_count: bool | None = None) -> dict[str, Any]:
         """Return every segment; `type="company"` lists company segments."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/segments/list-segments
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/segments/list-segments (page name unverified)
         return self._get_dict("/segments", {"type": type, "include_count": include_count})
 
     def get_segment(self, id: str, *, include_count: bool | None = None) -> dict[str, Any]:
         """Return a segment, with its `count` when include_count is true."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/segments/view-a-segment
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/segments/view-a-segment (page name unverified)
         return self._get_dict(f"/segments/{_seg(id)}", {"include_count": include_count})
 
     # --- Admins, teams, counts, app (§7.11) ----------------------------------------------
 
     def list_admins(self) -> dict[str, Any]:
         """Return the admins, with teams among them as `type: "team"` entries."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/list-admins
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/list-admins (page name unverified)
         return self._get_dict("/admins")
 
     def get_admin(self, id: str) -> dict[str, Any]:
         """Return an admin."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/view-an-admin
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/view-an-admin (page name unverified)
         return self._get_dict(f"/admins/{_seg(id)}")
 
     def set_admin_away(self, id: str, away_mode_enabled: bool, away_mode_reassign: bool = False) -> dict[str, Any]:
         """Turn an admin's away mode on or off; return the admin."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/set-admin-away
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/set-admin-away (page name unverified)
         body = {"away_mode_enabled": bool(away_mode_enabled), "away_mode_reassign": bool(away_mode_reassign)}
         return self._dict("PUT", f"/admins/{_seg(id)}/away", json=body)
 
@@ -1071,18 +1091,18 @@ class IntercomClient:
         per_page: int | None = None,
     ) -> dict[str, Any]:
         """Return one page of the admins' activity log since a UNIX time (1.3+)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/list-admin-activity-logs
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/list-admin-activity-logs (page name unverified)
         params = {"created_at_after": created_at_after, "created_at_before": created_at_before}
         return self._get_dict("/admins/activity_logs", {**params, "page": page, "per_page": per_page})
 
     def list_teams(self) -> dict[str, Any]:
         """Return every team (`team.list`)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/teams/list-teams
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/teams/list-teams (page name unverified)
         return self._get_dict("/teams")
 
     def get_team(self, id: str) -> dict[str, Any]:
         """Return a team."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/teams/view-a-team
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/teams/view-a-team (page name unverified)
         return self._get_dict(f"/teams/{_seg(id)}")
 
     def get_count(self, *, type: str | None = None, count: str | None = None) -> dict[str, Any]:
@@ -1092,19 +1112,19 @@ class IntercomClient:
 
     def get_current_admin_and_app(self) -> dict[str, Any]:
         """Return the admin the token belongs to, with its `app`."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/view-current-admin
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/admins/view-current-admin (page name unverified)
         return self._get_dict("/me")
 
     # --- Data attributes (§7.12) -------------------------------------------------------
 
     def list_data_attributes_for_customers(self, *, include_archived: bool | None = None) -> dict[str, Any]:
         """Return the data attributes of users, leads and visitors (`data_attribute.list`)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-attributes/list-data-attributes
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-attributes/list-data-attributes (page name unverified)
         return self._data_attributes("customer", include_archived)
 
     def list_data_attributes_for_companies(self, *, include_archived: bool | None = None) -> dict[str, Any]:
         """Return the data attributes of companies (`data_attribute.list`)."""
-        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-attributes/list-data-attributes
+        # Reference: https://developers.intercom.com/docs/references/1.4/rest-api/data-attributes/list-data-attributes (page name unverified)
         return self._data_attributes("company", include_archived)
 
     # --- Small wrappers ------------------------------------------------------------------
