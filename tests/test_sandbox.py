@@ -320,3 +320,36 @@ def test_it_times_out_over_real_http():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_it_reports_no_remaining_budget_on_a_burst(app, client):
+    app.faults.rate_limit_burst(1)
+    assert client.get("/tags").headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_it_shapes_objects_by_version(client, app):
+    conv_id = next(iter(app.workspace.conversations))
+    new = client.get(f"/conversations/{conv_id}").json()
+    old = client.get(f"/conversations/{conv_id}", headers={"Intercom-Version": "1.1"}).json()
+    assert "delivered_as" in new["conversation_message"] and "sent_at" in new
+    assert "delivered_as" not in old["conversation_message"] and "sent_at" not in old
+    assert client.get("/me").json()["app"]["region"] == "US"
+    assert "region" not in client.get("/me", headers={"Intercom-Version": "1.2"}).json()["app"]
+
+
+def test_it_serves_activity_logs_from_version_1_3(client):
+    logs = client.get("/admins/activity_logs", params={"created_at_after": 0}).json()
+    assert logs["type"] == "activity_log.list"
+    assert logs["pages"]["per_page"] == 20
+    assert client.get("/admins/activity_logs").json()["errors"][0]["code"] == "parameter_not_found"
+    old = client.get("/admins/activity_logs", params={"created_at_after": 0}, headers={"Intercom-Version": "1.2"})
+    assert old.status_code == 404
+
+
+def test_it_lists_a_companys_users(client, app):
+    ws = app.workspace
+    company = next(co for co in ws.companies.values() if ws.user_count(co))
+    body = client.get(f"/companies/{company.id}/users").json()
+    assert body["type"] == "user.list"
+    assert all(company.id in [c["id"] for c in u["companies"]["companies"]] for u in body["users"])
+    assert body["total_count"] == ws.user_count(company)

@@ -346,3 +346,30 @@ def test_it_leaves_no_trace_of_a_refused_write(client, app):
     assert client.post("/tags", json={"name": "refused-tag", "users": "everyone"}).status_code == 400
     assert (len(ws.users), len(ws.companies), len(ws.tags), len(ws.leads)) == before
     assert client.get("/users", params={"user_id": "refused"}).status_code == 404
+
+
+def test_it_converts_a_visitor_into_an_existing_user(client, app):
+    visitor = next(iter(app.workspace.visitors.values()))
+    user = client.post("/users", json={"user_id": "u-16", "email": "known@example.com"}).json()
+    merged = client.post(
+        "/visitors/convert",
+        json={"visitor": {"id": visitor.id}, "user": {"email": "known@example.com"}, "type": "user"},
+    )
+    assert merged.json()["id"] == user["id"]
+    assert client.get(f"/visitors/{visitor.id}").status_code == 404
+    assert client.get("/visitors", params={"user_id": visitor.user_id}).status_code == 404
+
+
+def test_it_deletes_users_for_good_on_request(client):
+    user = client.post("/users", json={"user_id": "u-17"}).json()
+    response = client.post("/user_delete_requests", json={"intercom_user_id": user["id"]})
+    assert isinstance(response.json()["id"], int)
+    assert client.get(f"/users/{user['id']}").status_code == 404
+    assert client.post("/user_delete_requests", json={"intercom_user_id": user["id"]}).status_code == 404
+
+
+def test_it_sorts_leads_like_users(client):
+    body = client.get("/contacts", params={"sort": "updated_at", "order": "asc", "per_page": 60}).json()
+    keys = [(c["updated_at"], c["id"]) for c in body["contacts"]]
+    assert keys == sorted(keys)
+    assert client.get("/contacts", params={"sort": "nonsense"}).status_code == 400

@@ -193,6 +193,8 @@ class SandboxApp:
             response = self._early_fault(fault) or self._dispatch(self._parse(environ, method, path, query))
         except SandboxError as exc:
             response = self._error(exc)
+            if exc.status == 429:
+                limit_headers = [(k, "0" if k == "X-RateLimit-Remaining" else v) for k, v in limit_headers]
         except Exception:
             logger.exception("Sandbox failed on %s %s", method, path)
             response = self._error(SandboxError(500, "server_error", "An internal server error occurred"))
@@ -521,7 +523,12 @@ def leads_index(app: SandboxApp, req: Request) -> dict[str, Any]:
     ws, q = app.workspace, req.query
     if q.get("user_id"):
         return ws.render_contact(ws.find_lead(q["user_id"]))
-    leads = ws.list_leads(email=q.get("email") or None, phone=q.get("phone") or None)
+    leads = ws.list_leads(
+        email=q.get("email") or None,
+        phone=q.get("phone") or None,
+        sort=q.get("sort") or "created_at",
+        order=q.get("order") or "desc",
+    )
     return app.paged(req, leads, "contact.list", "contacts", ws.render_contact)
 
 

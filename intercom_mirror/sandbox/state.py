@@ -901,10 +901,7 @@ class Workspace:
         segment_id: str | None = None,
     ) -> list[Contact]:
         """Return live users in list order (stable tie-break by id)."""
-        if sort not in USER_SORTS:
-            raise invalid("sort", f"sort must be one of {', '.join(USER_SORTS)}")
-        if order not in ("asc", "desc"):
-            raise invalid("order", "order must be asc or desc")
+        _check_order(sort, order)
         if tag_id and segment_id:
             raise invalid("tag_id", "tag_id and segment_id cannot be combined")
         key = ("users", sort, order, created_since, tag_id, segment_id)
@@ -921,7 +918,7 @@ class Workspace:
             users = [u for u in users if tag_id in u.tag_ids]
         if segment_id:
             users = [u for u in users if segment_id in u.segment_ids]
-        return sorted(users, key=lambda u: (getattr(u, sort) or 0, u.id), reverse=order == "desc")
+        return _sort_contacts(users, sort, order)
 
     def archive_user(self, id: str | None = None, user_id: str | None = None, email: str | None = None) -> Contact:
         """Archive (soft-delete) a user; it leaves lists and lookups, its conversations stay."""
@@ -982,18 +979,15 @@ class Workspace:
         n = int(c.id[-8:], 16)
         return f"{colours[n % 8]} {animals[(n // 8) % 8]} from Dublin"
 
-    def list_leads(self, email: str | None = None, phone: str | None = None) -> list[Contact]:
-        """Return leads, newest first, optionally filtered by email or phone."""
+    def list_leads(
+        self, email: str | None = None, phone: str | None = None, sort: str = "created_at", order: str = "desc"
+    ) -> list[Contact]:
+        """Return leads in list order (sorted like users, inferred), optionally filtered by email or phone."""
+        _check_order(sort, order)
         if email:
-            return sorted(self.by_email(email, ("contact",)), key=lambda c: (c.created_at, c.id), reverse=True)
-        if phone:
-            return [c for c in self._sorted_leads() if c.phone == phone]
-        return self._sorted_leads()
-
-    def _sorted_leads(self) -> list[Contact]:
-        return self.cached(
-            ("leads",), lambda: sorted(self.leads.values(), key=lambda c: (c.created_at, c.id), reverse=True)
-        )
+            return _sort_contacts(self.by_email(email, ("contact",)), sort, order)
+        leads = self.cached(("leads", sort, order), lambda: _sort_contacts(self.leads.values(), sort, order))
+        return [c for c in leads if c.phone == phone] if phone else leads
 
     def delete_lead(self, lead_id: str | None = None, user_id: str | None = None) -> Contact:
         """Delete a lead for good; it then 404s."""
@@ -1995,6 +1989,18 @@ class Workspace:
         sub = self.get_subscription(subscription_id)
         self.emit("ping", {"type": "ping", "message": "something something interzen"}, only=sub.id)
         return sub
+
+
+def _check_order(sort: str, order: str) -> None:
+    if sort not in USER_SORTS:
+        raise invalid("sort", f"sort must be one of {', '.join(USER_SORTS)}")
+    if order not in ("asc", "desc"):
+        raise invalid("order", "order must be asc or desc")
+
+
+def _sort_contacts(contacts: Iterable[Contact], sort: str, order: str) -> list[Contact]:
+    """Return contacts sorted on one field, ties broken by id so paging never repeats or skips."""
+    return sorted(contacts, key=lambda c: (getattr(c, sort) or 0, c.id), reverse=order == "desc")
 
 
 def event_cursor(e: Event) -> int:
