@@ -286,7 +286,8 @@ def test_it_replies_marks_read_and_manages_customers(sbx):
     marked = client.mark_conversation_as_read(conv_id)
     assert marked["read"] is True and client.get_conversation(conv_id)["read"] is True
 
-    newcomer = next(u for u in sbx.ws.users.values() if u.email and u.id not in sbx.ws.conversations[conv_id].customers)
+    present = {c["id"] for c in client.get_conversation(conv_id)["customers"]}
+    newcomer = next(u for u in sbx.ws.users.values() if u.email and u.id not in present)
     added = client.add_customer_to_conversation(conv_id, {"admin_id": admin_id, "customer": {"id": newcomer.id}})
     assert newcomer.id in [c["id"] for c in added["customers"]]
     removed = client.delete_customer_to_conversation(conv_id, newcomer.id, admin_id=admin_id)
@@ -425,17 +426,19 @@ def test_it_does_not_repeat_a_post_after_a_500(sbx):
 
 def test_it_does_not_repeat_a_post_whose_response_was_lost(sbx):
     # The server applied the write, then the connection dropped: a retry would write twice.
+    user = a_user(sbx.ws)
     sbx.app.faults.drop_next(1, processed=True)
     with pytest.raises(ConnectionFailed):
         sbx.client.post_message(
             {
                 "from": {"type": "admin", "id": next(iter(sbx.ws.admins))},
-                "to": {"type": "user", "id": a_user(sbx.ws).id},
+                "to": {"type": "user", "id": user.id},
                 "body": "Only once",
             }
         )
     assert sbx.client.request_count == 1
-    bodies = [c.message.body for c in sbx.ws.conversations.values()]
+    mine = sbx.client.iter_items("list_conversations", "conversations", type="user", intercom_user_id=user.id)
+    bodies = [c["conversation_message"]["body"] for c in mine]
     assert bodies.count("<p>Only once</p>") == 1
 
 
