@@ -353,3 +353,17 @@ def test_it_lists_a_companys_users(client, app):
     assert body["type"] == "user.list"
     assert all(company.id in [c["id"] for c in u["companies"]["companies"]] for u in body["users"])
     assert body["total_count"] == ws.user_count(company)
+
+
+def test_it_drops_a_post_cleanly_over_real_http():
+    app = SandboxApp(generate_workspace(seed=3, users=5, leads=1, conversations=1, now=1_569_510_000))
+    server, base_url = serve_in_thread(app)
+    try:
+        app.faults.drop_next(1)
+        with httpx.Client(base_url=base_url, headers={"Authorization": "Bearer sandbox-token"}, timeout=5) as c:
+            with pytest.raises(httpx.RemoteProtocolError):
+                c.post("/tags", json={"name": "x" * 50_000})
+            assert "x" * 50_000 not in [t["name"] for t in c.get("/tags").json()["tags"]]
+    finally:
+        server.shutdown()
+        server.server_close()

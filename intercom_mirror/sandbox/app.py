@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from .faults import DroppedConnection, Fault, Faults, SimulatedTimeout
-from .state import SandboxError, Workspace, _flag, event_cursor, invalid, missing, not_found
+from .state import SandboxError, Workspace, event_cursor, flag, invalid, missing, not_found
 from .webhooks import BackgroundSender, Sender, build_notification, encode
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class SandboxApp:
         self.api_version_default = api_version_default
         self.faults = Faults()
         self.request_log: list[tuple[str, str]] = []
+        self.request_log_limit: int | None = 100_000
         self.webhook_sender: Sender = BackgroundSender()
         self.limiter = RateLimiter(rate_limit, rate_window, clock) if rate_limit else None
         self.scroll: Scroll | None = None
@@ -178,7 +179,9 @@ class SandboxApp:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO") or "/"
         query = environ.get("QUERY_STRING", "")
-        self.request_log.append((method, f"{path}?{query}" if query else path))
+        self._log(method, f"{path}?{query}" if query else path)
+        # Read the body up front: a socket closed with unread bytes resets instead of closing cleanly.
+        raw_body = _read_raw(environ)
         limit_headers: list[tuple[str, str]] = []
         fault = None
         try:
@@ -190,7 +193,7 @@ class SandboxApp:
                 if not allowed:
                     raise self._rate_limited()
             fault = self.faults.take()
-            response = self._early_fault(fault) or self._dispatch(self._parse(environ, method, path, query))
+            response = self._early_fault(fault) or self._dispatch(self._parse(environ, method, path, query, raw_body))
         except SandboxError as exc:
             response = self._error(exc)
             if exc.status == 429:
@@ -240,7 +243,12 @@ class SandboxApp:
             )
         return False
 
-    def _parse(self, environ: dict[str, Any], method: str, path: str, query: str) -> Request:
+    def _log(self, method: str, path: str) -> None:
+        self.request_log.append((method, path))
+        if self.request_log_limit and len(self.request_log) > self.request_log_limit:
+            del self.request_log[: len(self.request_log) // 2]  # a long-running server must not grow forever
+
+    def _parse(self, environ: dict[str, Any], method: str, path: str, query: str, raw_body: bytes) -> Request:
         version = environ.get("HTTP_INTERCOM_VERSION", "").strip() or self.api_version_default
         if version not in VERSIONS:
             raise SandboxError(400, "intercom_version_invalid", f"Intercom-Version {version!r} is not valid")
@@ -253,7 +261,7 @@ class SandboxApp:
             path=path,
             query=dict(reversed(items)),  # the first value wins, as Rails reads repeated keys
             query_items=items,
-            body=_read_body(environ),
+            body=_json_body(raw_body),
             base_url=_base_url(environ),
             version=version,
             environ=environ,
@@ -413,12 +421,15 @@ def _wants(sub: Any, topic: str, item: dict[str, Any], only: str | None) -> bool
     return topic != "event.created" or not names or item.get("event_name") in names
 
 
-def _read_body(environ: dict[str, Any]) -> Any:
+def _read_raw(environ: dict[str, Any]) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def _json_body(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
@@ -666,14 +677,14 @@ def tags_delete(app: SandboxApp, req: Request, id: str) -> Response:
 
 def segments_index(app: SandboxApp, req: Request) -> dict[str, Any]:
     ws = app.workspace
-    counted = _flag(req.query.get("include_count", "false"))
+    counted = flag(req.query.get("include_count", "false"))
     segments = ws.list_segments(company=req.query.get("type") == "company")
     return {"type": "segment.list", "segments": [ws.render_segment(s, counted) for s in segments]}
 
 
 def segments_get(app: SandboxApp, req: Request, id: str) -> dict[str, Any]:
     ws = app.workspace
-    return ws.render_segment(ws.get_segment(id), _flag(req.query.get("include_count", "false")))
+    return ws.render_segment(ws.get_segment(id), flag(req.query.get("include_count", "false")))
 
 
 def notes_create(app: SandboxApp, req: Request) -> dict[str, Any]:
@@ -706,7 +717,7 @@ def events_index(app: SandboxApp, req: Request) -> dict[str, Any]:
     if q["type"] != "user":
         raise invalid("type", "type must be user")
     contact = ws.resolve_customer(_one_of(req, "intercom_user_id", "user_id", "email"))
-    if _flag(q.get("summary", "false")):
+    if flag(q.get("summary", "false")):
         return ws.event_summary(contact)
     events = ws.list_events(contact)
     before = _int_param(req, "before", 0)
@@ -872,7 +883,7 @@ def data_attributes_legacy(app: SandboxApp, req: Request, model: str) -> dict[st
 
 def _attributes(app: SandboxApp, req: Request, model: str) -> dict[str, Any]:
     ws = app.workspace
-    found = ws.list_data_attributes(model, _flag(req.query.get("include_archived", "false")))
+    found = ws.list_data_attributes(model, flag(req.query.get("include_archived", "false")))
     return {"type": "data_attribute.list", "data_attributes": [ws.render_data_attribute(a, req.version) for a in found]}
 
 

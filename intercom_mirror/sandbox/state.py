@@ -168,7 +168,7 @@ def _identifier(value: Any, name: str) -> str | None:
     return value
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
     """Return a boolean from JSON or a query string ("true"/"false")."""
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
@@ -790,13 +790,13 @@ class Workspace:
         for key in _TIME_FIELDS:
             if key in body and (c.type == "user" or key != "signed_up_at"):
                 setattr(c, key, _timestamp(body[key], key))
-        if _flag(body.get("update_last_request_at")):
+        if flag(body.get("update_last_request_at")):
             c.last_request_at = self.now()
-        if _flag(body.get("new_session")):
+        if flag(body.get("new_session")):
             c.session_count += 1
         if "unsubscribed_from_emails" in body:
             was = c.unsubscribed
-            c.unsubscribed = _flag(body["unsubscribed_from_emails"])
+            c.unsubscribed = flag(body["unsubscribed_from_emails"])
             if c.unsubscribed and not was and c.type == "user":
                 self.emit("user.unsubscribed", self.render_contact(c))
         self._apply_extras(c, body)
@@ -866,7 +866,7 @@ class Workspace:
             if not isinstance(entry, dict):
                 raise invalid("companies", "each company must be an object")
             co = self._company_for_entry(entry)
-            if _flag(entry.get("remove")):
+            if flag(entry.get("remove")):
                 if co is not None and co.id in ids:
                     ids.remove(co.id)
                     co.members.discard(c.id)
@@ -1320,7 +1320,7 @@ class Workspace:
             if not isinstance(entry, dict):
                 raise invalid("users", "each user must be an object")
             for c in self._tag_targets(entry):
-                self._set_contact_tag(c, tag, untag=_flag(entry.get("untag")))
+                self._set_contact_tag(c, tag, untag=flag(entry.get("untag")))
 
     def _tag_targets(self, entry: dict[str, Any]) -> list[Contact]:
         """Return the contacts a tagging entry names; unknown ones are skipped (inferred)."""
@@ -1361,7 +1361,7 @@ class Workspace:
                 co = None
             if co is None:
                 continue
-            untag = _flag(entry.get("untag"))
+            untag = flag(entry.get("untag"))
             if untag and tag.id in co.tag_ids:
                 co.tag_ids = tuple(t for t in co.tag_ids if t != tag.id)
                 self.touch(co)
@@ -1517,8 +1517,8 @@ class Workspace:
         admin = self.get_admin(admin_id)
         if "away_mode_enabled" not in body:
             raise missing("away_mode_enabled")
-        admin.away_mode_enabled = _flag(body["away_mode_enabled"])
-        admin.away_mode_reassign = _flag(body.get("away_mode_reassign", False))
+        admin.away_mode_enabled = flag(body["away_mode_enabled"])
+        admin.away_mode_reassign = flag(body.get("away_mode_reassign", False))
         return admin
 
     def list_activity_logs(self, after: int, before: int | None = None) -> list[dict[str, Any]]:
@@ -1618,9 +1618,9 @@ class Workspace:
         elif kind:
             raise invalid("type", "type must be user or admin")
         if filters.get("open") not in (None, ""):
-            want_open = _flag(filters["open"])
+            want_open = flag(filters["open"])
             found = [c for c in found if (c.state != "closed") == want_open]
-        if _flag(filters.get("unread", "false")):
+        if flag(filters.get("unread", "false")):
             found = [c for c in found if not c.read]
         return sorted(found, key=lambda c: (getattr(c, sort) or 0, int(c.id)), reverse=order == "desc")
 
@@ -1796,7 +1796,7 @@ class Workspace:
         conv = self.get_conversation(conversation_id)
         if "read" not in body:
             raise missing("read")
-        conv.read = _flag(body["read"])
+        conv.read = flag(body["read"])
         conv.updated_at = self.now()
         return conv
 
@@ -1973,7 +1973,7 @@ class Workspace:
         if "metadata" in body:
             sub.metadata = dict(_object(body["metadata"], "metadata"))
         if "active" in body:
-            sub.active = _flag(body["active"])
+            sub.active = flag(body["active"])
         return sub
 
     def get_subscription(self, subscription_id: str) -> Subscription:
