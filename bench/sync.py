@@ -143,7 +143,9 @@ def make_changes(base_url: str, k: int) -> None:
 def orchestrate(options: argparse.Namespace) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    print(f"Sandbox: {options.contacts:,} contacts, {options.conversations:,} conversations on {base_url} …", flush=True)
+    print(
+        f"Sandbox: {options.contacts:,} contacts, {options.conversations:,} conversations on {base_url} …", flush=True
+    )
     generated = time.perf_counter()
     sandbox = start_sandbox(options.contacts, options.conversations, port)
     print(f"  ready in {time.perf_counter() - generated:.1f} s", flush=True)

@@ -13,9 +13,13 @@ TEST_TOKEN = "tok_test_0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, monkeypatch):
     """Run django-q2 tasks inline and give the client a known token."""
+    from django_q.conf import Conf
+
+    # django-q2 reads Q_CLUSTER once, at import: override its parsed value too.
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    monkeypatch.setattr(Conf, "SYNC", True)
     settings.INTERCOM_ACCESS_TOKEN = TEST_TOKEN
     settings.INTERCOM_API_BASE = "http://sandbox.test"
     settings.INTERCOM_CLIENT_SECRET = "whsec_test_secret"

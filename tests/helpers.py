@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,11 @@ def sign(body: bytes, secret: str) -> str:
 class FakeClock:
     """A clock shared by the sandbox and the client: sleeping moves time on, instantly."""
 
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
+    def __init__(self, start: float | None = None) -> None:
+        # Start at the real time: the sync's watermark after a full pass is the local
+        # time the pass started, which must agree with the API's clock (as it does in
+        # production, up to the overlap).
+        self.now = time.time() if start is None else start
         self.slept: list[float] = []
 
     def __call__(self) -> float:

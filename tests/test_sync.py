@@ -178,7 +178,7 @@ def test_it_fails_an_incremental_pass_without_moving_the_watermark(sandbox, monk
         for user in page[:3]:
             sandbox.client.create_user({"id": user["id"], "name": "Changed"})
         break
-    sandbox.app.faults.fail_next(20, status=500)
+    sandbox.app.faults.fail_next(1 + sandbox.client.max_retries, status=500)  # outlasts the retries once
     run = sync.sync("users", client=sandbox.client, sleep=sandbox.clock.sleep)
     assert run.status == "failed" and "ServerError" in run.errors
     assert SyncState.objects.get(resource="users").watermark == watermark
