@@ -435,6 +435,34 @@ class Workspace:
         plaintext: bool = False,
     ) -> dict[str, Any]:
         """Return a conversation; `parts` is "all" (the last 500), None (as in lists) or the parts to show."""
+        starter = conv.customers[0]
+        d: dict[str, Any] = {
+            "type": "conversation",
+            "id": conv.id,
+            "created_at": conv.created_at,
+            "updated_at": conv.updated_at,
+            "waiting_since": conv.waiting_since,
+            "snoozed_until": conv.snoozed_until,
+            "open": conv.state != "closed",
+            "state": conv.state,
+            "read": conv.read,
+            "conversation_message": self._render_message(conv, version, plaintext),
+            "user": {"type": conv.customer_types.get(starter, "user"), "id": starter},
+            "customers": [{"type": conv.customer_types.get(c, "user"), "id": c} for c in conv.customers],
+            "assignee": {"type": conv.assignee[0], "id": conv.assignee[1]},
+            "tags": {"type": "tag.list", "tags": self._render_conversation_tags(conv)},
+            "conversation_rating": conv.rating
+            or {"rating": None, "remark": None, "created_at": None, "customer": None, "teammate": None},
+            "links": {"conversation_web": f"https://app.intercom.io/a/apps/{self.app_id}/inbox/conversation/{conv.id}"},
+        }
+        if version >= "1.2":  # fields the 1.2 reference pages added
+            d["sent_at"] = conv.created_at
+            d["customer_first_reply"] = {"created_at": conv.first_reply_at, "type": "conversation", "url": None}
+        if parts is not None:
+            d["conversation_parts"] = self._render_parts(conv, parts, plaintext)
+        return d
+
+    def _render_message(self, conv: Conversation, version: str, plaintext: bool) -> dict[str, Any]:
         m = conv.message
         message = {
             "type": "conversation_message",
@@ -447,48 +475,23 @@ class Workspace:
         }
         if version >= "1.2":
             message["delivered_as"] = conv.delivered_as
-        starter = conv.customers[0]
-        d: dict[str, Any] = {
-            "type": "conversation",
-            "id": conv.id,
-            "created_at": conv.created_at,
-            "updated_at": conv.updated_at,
-            "waiting_since": conv.waiting_since,
-            "snoozed_until": conv.snoozed_until,
-            "open": conv.state != "closed",
-            "state": conv.state,
-            "read": conv.read,
-            "conversation_message": message,
-            "user": {"type": conv.customer_types.get(starter, "user"), "id": starter},
-            "customers": [{"type": conv.customer_types.get(c, "user"), "id": c} for c in conv.customers],
-            "assignee": {"type": conv.assignee[0], "id": conv.assignee[1]},
-            "tags": {
-                "type": "tag.list",
-                "tags": [
-                    {**self.render_tag(self.tags[t]), "applied_at": at, "applied_by": {"type": "admin", "id": by}}
-                    for t, at, by in conv.tags
-                    if t in self.tags
-                ],
-            },
-            "conversation_rating": conv.rating
-            or {"rating": None, "remark": None, "created_at": None, "customer": None, "teammate": None},
-            "links": {"conversation_web": f"https://app.intercom.io/a/apps/{self.app_id}/inbox/conversation/{conv.id}"},
+        return message
+
+    def _render_conversation_tags(self, conv: Conversation) -> list[dict[str, Any]]:
+        return [
+            {**self.render_tag(self.tags[t]), "applied_at": at, "applied_by": {"type": "admin", "id": by}}
+            for t, at, by in conv.tags
+            if t in self.tags
+        ]
+
+    def _render_parts(self, conv: Conversation, parts: Iterable[Part] | str, plaintext: bool) -> dict[str, Any]:
+        """Return the parts envelope: the 500 most recent with the true total, or just the given parts."""
+        shown = conv.parts[-PARTS_CAP:] if parts == "all" else list(parts)
+        return {
+            "type": "conversation_part.list",
+            "conversation_parts": [self.render_part(p, plaintext) for p in shown],
+            "total_count": len(conv.parts) if parts == "all" else len(shown),
         }
-        if version >= "1.2":
-            d["sent_at"] = conv.created_at
-            d["customer_first_reply"] = {
-                "created_at": conv.first_reply_at,
-                "type": "conversation",
-                "url": None,
-            }
-        if parts is not None:
-            shown = conv.parts[-PARTS_CAP:] if parts == "all" else list(parts)
-            d["conversation_parts"] = {
-                "type": "conversation_part.list",
-                "conversation_parts": [self.render_part(p, plaintext) for p in shown],
-                "total_count": len(conv.parts) if parts == "all" else len(shown),
-            }
-        return d
 
     def render_subscription(self, s: Subscription, base: str = "https://api.intercom.io") -> dict[str, Any]:
         me = f"{base}/subscriptions/{s.id}"
