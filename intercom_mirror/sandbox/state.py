@@ -1500,7 +1500,31 @@ class Workspace:
 
     def me(self) -> Admin:
         """Return the admin who owns the access token: the first admin."""
+        if not self.admins:
+            # A hand-built workspace still has someone behind the token.
+            self.add_admin("Workspace Owner", "owner@sandbox.example")
         return next(iter(self.admins.values()))
+
+    def add_admin(self, name: str, email: str, team_ids: Iterable[str] = ()) -> Admin:
+        """Add a teammate (for hand-built workspaces; the generator makes its own)."""
+        admin = Admin(id=self.next_id("admin", 493_880), name=name, email=email)
+        self.admins[admin.id] = admin
+        for team_id in team_ids:
+            self._join(admin, self.get_team(team_id))
+        return admin
+
+    def add_team(self, name: str, admin_ids: Iterable[str] = ()) -> Team:
+        """Add a team; admins and teams share one id space, so an assignee id is never ambiguous."""
+        team = Team(id=self.next_id("admin", 493_880), name=name)
+        self.teams[team.id] = team
+        for admin_id in admin_ids:
+            self._join(self.get_admin(admin_id), team)
+        return team
+
+    def _join(self, admin: Admin, team: Team) -> None:
+        if team.id not in admin.team_ids:
+            admin.team_ids.append(team.id)
+            team.admin_ids.append(admin.id)
 
     def get_admin(self, admin_id: str) -> Admin:
         a = self.admins.get(str(admin_id))
@@ -1509,7 +1533,7 @@ class Workspace:
         return a
 
     def get_team(self, team_id: str) -> Team:
-        t = self.teams.get(team_id)
+        t = self.teams.get(str(team_id))
         if t is None:
             raise SandboxError(404, "team_not_found", "Team not found")
         return t
