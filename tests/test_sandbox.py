@@ -306,17 +306,13 @@ def test_it_serves_over_real_http_and_drops_connections():
 
 
 def test_it_times_out_over_real_http():
-    slept = []
-    app = SandboxApp(
-        generate_workspace(seed=3, users=5, leads=1, conversations=1, now=1_569_510_000), sleep=slept.append
-    )
+    app = SandboxApp(generate_workspace(seed=3, users=5, leads=1, conversations=1, now=1_569_510_000))
     server, base_url = serve_in_thread(app)
     try:
-        app.faults.timeout_next(1, seconds=0.5)
+        app.faults.timeout_next(1, seconds=0.6)  # the server holds the socket this long, then closes it
         headers = {"Authorization": "Bearer sandbox-token"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=5) as c, pytest.raises(httpx.RemoteProtocolError):
-            c.get("/tags")  # the injected sleep returns at once, so the socket just closes
-        assert slept == [0.5]
+        with httpx.Client(base_url=base_url, headers=headers, timeout=0.2) as c, pytest.raises(httpx.ReadTimeout):
+            c.get("/tags")
     finally:
         server.shutdown()
         server.server_close()
