@@ -15,12 +15,17 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env(name: str, default: str = "") -> str:
+    """Return an environment variable; set-but-empty counts as unset (as in a copied .env.example)."""
+    return os.environ.get(name, "").strip() or default
+
+
 def envbool(name: str, default: str) -> bool:
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+    return env(name, default).lower() in ("1", "true", "yes", "on")
 
 
 def envint(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    return int(env(name, str(default)))
 
 
 def envsecret(name: str, default: str = "") -> str:
@@ -28,15 +33,15 @@ def envsecret(name: str, default: str = "") -> str:
     path = os.environ.get(f"{name}_FILE")
     if path:
         return Path(path).read_text().strip()
-    return os.environ.get(name, default)
+    return env(name, default)
 
 
 DEBUG = envbool("DJANGO_DEBUG", "False")
 SECRET_KEY = envsecret("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
+    h.strip() for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -93,7 +98,7 @@ SQLITE_OPTIONS = {
 }
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -109,7 +114,7 @@ LOGIN_REDIRECT_URL = "dash-home"
 LOGOUT_REDIRECT_URL = "dash-login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -119,10 +124,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Intercom -----------------------------------------------------------------
 INTERCOM_ACCESS_TOKEN = envsecret("INTERCOM_ACCESS_TOKEN", "")
-INTERCOM_API_BASE = os.environ.get("INTERCOM_API_BASE", "https://api.intercom.io")
+INTERCOM_API_BASE = env("INTERCOM_API_BASE", "https://api.intercom.io")
 INTERCOM_CLIENT_SECRET = envsecret("INTERCOM_CLIENT_SECRET", "")
-INTERCOM_API_VERSION = os.environ.get("INTERCOM_API_VERSION", "1.4")
-INTERCOM_TIMEOUT = float(os.environ.get("INTERCOM_TIMEOUT", "30"))
+INTERCOM_API_VERSION = env("INTERCOM_API_VERSION", "1.4")
+INTERCOM_TIMEOUT = float(env("INTERCOM_TIMEOUT", "30"))
 INTERCOM_MAX_RETRIES = envint("INTERCOM_MAX_RETRIES", 4)
 # Requests the sync leaves unused in every rate-limit window, so that staff
 # writes from the dashboard still go through during a full sync.
@@ -134,7 +139,7 @@ SYNC_FULL_HOUR = envint("SYNC_FULL_HOUR", 3)
 SYNC_OVERLAP_SECONDS = envint("SYNC_OVERLAP_SECONDS", 300)
 
 # --- django-q2 ------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env("REDIS_URL")
 Q_CLUSTER = {
     "name": "intercom_mirror",
     "workers": envint("Q_WORKERS", 2),
@@ -154,7 +159,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "intercom_mirror.logutil.RedactSecretsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 

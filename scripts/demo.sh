@@ -29,13 +29,13 @@ $PY manage.py demo_login
 
 $PY manage.py intercom_sandbox --port "$SANDBOX_PORT" --seed 1 \
   --users "${DEMO_USERS:-2000}" --leads "${DEMO_LEADS:-500}" --conversations "${DEMO_CONVERSATIONS:-800}" \
-  --token "$INTERCOM_ACCESS_TOKEN" \
+  --token "$INTERCOM_ACCESS_TOKEN" --rate-limit "${DEMO_RATE_LIMIT:-500}" \
   --webhook-url "http://127.0.0.1:${APP_PORT}/webhooks/intercom/" --webhook-secret "$INTERCOM_CLIENT_SECRET" &
 pids+=($!)
 
 echo "Waiting for the sandbox on ${INTERCOM_API_BASE} ..."
 for _ in $(seq 1 120); do
-  if curl -fsS -o /dev/null -H "Authorization: Bearer ${INTERCOM_ACCESS_TOKEN}" "${INTERCOM_API_BASE}/admins"; then break; fi
+  if curl -fs -o /dev/null -H "Authorization: Bearer ${INTERCOM_ACCESS_TOKEN}" "${INTERCOM_API_BASE}/admins"; then break; fi
   sleep 0.5
 done
 

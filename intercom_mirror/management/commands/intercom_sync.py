@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--conversation", metavar="ID", help="Resync one conversation by Intercom id.")
 
     def handle(self, *args, **options) -> None:
-        console = Console(file=self.stdout, stderr=False)
+        # Wide enough for the summary table when stdout is a pipe or a log file.
+        console = Console(file=self.stdout, width=max(Console().width, 110))
         records = {k: options[k] for k in ("contact", "company", "conversation") if options.get(k)}
         if records:
             self.resync_records(records)
