@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
+sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mb() -> float:
@@ -34,7 +35,6 @@ def peak_rss_mb() -> float:
 def setup_django(database: str) -> None:
     os.environ["DATABASE_URL"] = database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intercom_mirror.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
