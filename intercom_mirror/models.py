@@ -21,9 +21,13 @@ from django.db import models
 from django.utils import timezone
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
+def canonical_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def payload_hash(payload: dict[str, Any], encoded: str | None = None) -> str:
     """Return a stable fingerprint of a payload, to skip rewriting unchanged rows."""
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    encoded = canonical_json(payload) if encoded is None else encoded
     return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
 
 
@@ -92,13 +96,16 @@ class MirrorModel(models.Model):
     @classmethod
     def from_payload(cls, payload: dict[str, Any], **extra: Any) -> MirrorModel:
         """Return an unsaved row built from an Intercom object."""
-        return cls(
+        encoded = canonical_json(payload)
+        row = cls(
             intercom_id=str(payload["id"]),
             raw=payload,
-            raw_hash=payload_hash(payload),
+            raw_hash=payload_hash(payload, encoded),
             **cls.fields_from_payload(payload),
             **extra,
         )
+        row.raw_json = encoded  # reused by the bulk writer instead of encoding the payload twice
+        return row
 
     @classmethod
     def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:

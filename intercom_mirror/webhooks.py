@@ -35,7 +35,7 @@ def signature_is_valid(raw_body: bytes, header: str | None, secret: str) -> bool
 
 def upsert_contact(item: dict[str, Any]) -> str:
     result = upsert(Contact, [Contact.from_payload(item)], timezone.now())
-    link_contacts([item] if result.written else [], result.written)
+    link_contacts([item], result)
     return "upserted"
 
 

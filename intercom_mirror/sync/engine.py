@@ -46,6 +46,8 @@ class SyncContext:
     newest: datetime | None = None
     total: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Intercom id → pk of tags, segments and companies already in the mirror, per model.
+    known_refs: dict = field(default_factory=dict)
 
     @property
     def resource(self) -> str:

@@ -21,7 +21,7 @@ def resync_contact(client: IntercomClient, intercom_id: str) -> Contact | None:
         return None
     with transaction.atomic():
         result = upsert(Contact, [Contact.from_payload(payload)], timezone.now(), force=True)
-        link_contacts([payload] if result.written else [], result.written)
+        link_contacts([payload], result)
     resync_notes(client, payload)
     return Contact.objects.get(intercom_id=str(payload["id"]))
 

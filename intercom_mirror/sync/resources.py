@@ -59,29 +59,29 @@ def write_contacts(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
     rows = [Contact.from_payload(p) for p in payloads]
     with transaction.atomic():
         result = upsert(Contact, rows, ctx.now())
-        written = [p for p in payloads if str(p["id"]) in result.written]
-        link_contacts(written, result.written)
+        link_contacts(payloads, result, ctx.known_refs)
     for row in rows:
         ctx.saw(row.updated_at)
     ctx.record(result, len(payloads))
 
 
-def link_contacts(payloads: list[dict[str, Any]], pks: dict[str, int]) -> None:
-    """Make the contacts' tag, segment and company links match their payloads."""
-    if not payloads:
+def link_contacts(payloads: list[dict[str, Any]], result: UpsertResult, known: dict | None = None) -> None:
+    """Make the written contacts' tag, segment and company links match their payloads."""
+    written = [p for p in payloads if str(p["id"]) in result.written]
+    if not written:
         return
-    for relation, model, key in (
-        ("tags", Tag, "tags"),
-        ("segments", Segment, "segments"),
-        ("companies", Company, "companies"),
-    ):
-        refs = {ref_id(r): r for p in payloads for r in unwrap(p.get(key), key) if ref_id(r)}
-        targets = ensure_refs(model, {i: placeholder(model, r) for i, r in refs.items()})
+    known = {} if known is None else known
+    fresh = {result.written[i] for i in result.fresh}
+    for relation, model in (("tags", Tag), ("segments", Segment), ("companies", Company)):
+        refs = {ref_id(r): r for p in written for r in unwrap(p.get(relation), relation) if ref_id(r)}
+        targets = ensure_refs(model, {i: placeholder(model, r) for i, r in refs.items()}, known.setdefault(model, {}))
         links = {
-            pks[str(p["id"])]: [targets[ref_id(r)] for r in unwrap(p.get(key), key) if ref_id(r) in targets]
-            for p in payloads
+            result.written[str(p["id"])]: [
+                targets[ref_id(r)] for r in unwrap(p.get(relation), relation) if ref_id(r) in targets
+            ]
+            for p in written
         }
-        replace_links(Contact._meta.get_field(relation), links)
+        replace_links(Contact._meta.get_field(relation), links, fresh)
 
 
 def placeholder(model: type[MirrorModel], ref: dict[str, Any]) -> MirrorModel:

@@ -7,17 +7,21 @@ go in with one INSERT … ON CONFLICT DO UPDATE.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
 from intercom_mirror.models import MirrorModel
 
-# Keep IN (...) lists and multi-row inserts under SQLite's variable limit.
+# Keep IN (...) lists under SQLite's variable limit (999 on old builds).
 BATCH = 500
+# Multi-row INSERTs: SQLite ≥ 3.32 allows 32,766 parameters, PostgreSQL 65,535.
+PARAMETER_LIMIT = 30_000
+BATCH_ROWS = 1_000
+ZERO = timedelta(0)
 
 
 @dataclass
@@ -27,6 +31,8 @@ class UpsertResult:
     unchanged: int = 0
     # Intercom id → primary key of every row written (new or changed), for linking.
     written: dict[str, int] = field(default_factory=dict)
+    # Intercom ids of the rows this call created.
+    fresh: set[str] = field(default_factory=set)
 
 
 def dedupe(payloads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,6 +73,7 @@ def upsert(
         known = existing.get(row.intercom_id)
         if known is None:
             result.created += 1
+            result.fresh.add(row.intercom_id)
             changed.append(row)
         elif is_stale(row, known[2] if dated else None) or (
             not force and known[0] == row.raw_hash and known[1] is None
@@ -77,17 +84,82 @@ def upsert(
             result.updated += 1
             changed.append(row)
     if changed:
-        fields = list(update_fields or model.synced_fields())
-        model.objects.bulk_create(
-            changed, batch_size=BATCH, update_conflicts=True, unique_fields=["intercom_id"], update_fields=fields
-        )
-        result.written = dict(
-            model.objects.filter(intercom_id__in=[r.intercom_id for r in changed]).values_list("intercom_id", "pk")
-        )
+        result.written = insert_or_update(model, changed, update_fields or model.synced_fields())
     if unchanged:
         # Seen again: this is what lets a full pass tell vanished rows from live ones.
         model.objects.filter(intercom_id__in=unchanged).update(synced_at=now)
     return result
+
+
+def insert_or_update(
+    model: type[MirrorModel], rows: Sequence[MirrorModel], update_fields: Sequence[str]
+) -> dict[str, int]:
+    """INSERT … ON CONFLICT (intercom_id) DO UPDATE in large batches; return intercom id → pk.
+
+    Django's bulk_create prepares every value through the generic field machinery
+    and, on SQLite, sends at most 999 parameters per statement; on a full sync that
+    was most of the write time (bench/sync.py). This converts values with one
+    precomputed function per column and lets each statement carry thousands.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    updated = {model._meta.get_field(name).column for name in update_fields}
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    assignments = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (f.column for f in fields) if c in updated)
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    converters = [row_converter(f) for f in fields]
+    per_statement = max(1, min(BATCH_ROWS, PARAMETER_LIMIT // len(fields)))
+    written: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params = [convert(row) for row in batch for convert in converters]
+            # Identifiers come from model metadata, quoted; every value is a parameter.
+            sql = (
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one_row] * len(batch))} "  # noqa: S608
+                f"ON CONFLICT ({quote('intercom_id')}) DO UPDATE SET {assignments} "
+                f"RETURNING {quote('intercom_id')}, {quote('id')}"
+            )
+            cursor.execute(sql, params)
+            written.update(cursor.fetchall())
+    return written
+
+
+def row_converter(field: models.Field) -> Callable[[MirrorModel], Any]:
+    """Return a function that reads one column's database value off a row."""
+    attname = field.attname
+    if attname == "raw":
+        return raw_json_param
+    convert = column_converter(field)
+    return lambda row: convert(getattr(row, attname))
+
+
+def raw_json_param(row: MirrorModel) -> Any:
+    """Return the raw payload as a parameter, reusing the JSON text from_payload already made."""
+    encoded = getattr(row, "raw_json", None)
+    if encoded is None:
+        return connection.ops.adapt_json_value(row.raw, None)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(row.raw, dumps=lambda _obj: encoded)
+    return encoded
+
+
+def column_converter(field: models.Field) -> Callable[[Any], Any]:
+    """Return a fast value → database value function for one column."""
+    if isinstance(field, models.JSONField):
+        return lambda value: None if value is None else connection.ops.adapt_json_value(value, field.encoder)
+    if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite" and str(connection.timezone) == "UTC":
+            # What Django's SQLite adapter produces for an aware UTC datetime, minus its overhead.
+            return lambda v: None if v is None else str(v.replace(tzinfo=None)) if v.utcoffset() == ZERO else adapt(v)
+        return connection.ops.adapt_datetimefield_value
+    return lambda value: value
+
+
+def adapt(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def has_updated_at(model: type[MirrorModel]) -> bool:
@@ -104,31 +176,46 @@ def is_stale(row: MirrorModel, stored_updated_at: datetime | None) -> bool:
     return bool(stored_updated_at and incoming and stored_updated_at > incoming)
 
 
-def ensure_refs(model: type[MirrorModel], refs: dict[str, MirrorModel]) -> dict[str, int]:
+def ensure_refs(
+    model: type[MirrorModel], refs: dict[str, MirrorModel], known: dict[str, int] | None = None
+) -> dict[str, int]:
     """Create placeholder rows for referenced objects the mirror lacks; return id → pk for all refs.
 
     A user's payload names its tags, segments and companies in short form. Rows
-    that already exist are left alone (their full sync owns them).
+    that already exist are left alone (their full sync owns them). `known` caches
+    id → pk across the pages of one pass.
     """
-    if not refs:
-        return {}
-    model.objects.bulk_create(list(refs.values()), batch_size=BATCH, ignore_conflicts=True)
-    return dict(model.objects.filter(intercom_id__in=list(refs)).values_list("intercom_id", "pk"))
+    known = {} if known is None else known
+    wanted = [i for i in refs if i not in known]
+    for start in range(0, len(wanted), BATCH):
+        ids = wanted[start : start + BATCH]
+        known.update(model.objects.filter(intercom_id__in=ids).values_list("intercom_id", "pk"))
+        missing = [refs[i] for i in ids if i not in known]
+        if missing:
+            model.objects.bulk_create(missing, ignore_conflicts=True)
+            known.update(
+                model.objects.filter(intercom_id__in=[m.intercom_id for m in missing]).values_list("intercom_id", "pk")
+            )
+    return {i: known[i] for i in refs if i in known}
 
 
-def replace_links(relation: models.ManyToManyField, links: dict[int, list[int]]) -> None:
-    """Make each owner's links exactly the given targets (owner pk → target pks)."""
+def replace_links(relation: models.ManyToManyField, links: dict[int, list[int]], fresh: Iterable[int] = ()) -> None:
+    """Make each owner's links exactly the given targets (owner pk → target pks).
+
+    Owners in `fresh` were just created and have no links to delete.
+    """
     if not links:
         return
     through = relation.remote_field.through
     owner_col = relation.m2m_field_name() + "_id"
     target_col = relation.m2m_reverse_field_name() + "_id"
-    through.objects.filter(**{f"{owner_col}__in": list(links)}).delete()
-    through.objects.bulk_create(
-        [
-            through(**{owner_col: owner, target_col: target})
-            for owner, targets in links.items()
-            for target in dict.fromkeys(targets)
-        ],
-        batch_size=BATCH,
-    )
+    fresh = set(fresh)
+    old_owners = [owner for owner in links if owner not in fresh]
+    for start in range(0, len(old_owners), BATCH):
+        through.objects.filter(**{f"{owner_col}__in": old_owners[start : start + BATCH]}).delete()
+    pairs = [(owner, target) for owner, targets in links.items() for target in dict.fromkeys(targets)]
+    if pairs:
+        quote = connection.ops.quote_name
+        table = quote(through._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} ({quote(owner_col)}, {quote(target_col)}) VALUES (%s, %s)", pairs)  # noqa: S608
