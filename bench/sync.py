@@ -4,7 +4,8 @@
 
 Starts the sandbox as its own process (so its memory is not counted), then runs,
 each in a fresh child process on a fresh SQLite database:
-  1. fetch-only: the client reads exactly the pages a full sync reads, no database;
+  1. fetch-only: the client reads exactly the pages a full sync reads, with the
+     same read-ahead and parallel detail fetches, and writes nothing;
   2. full sync of every resource;
   3. an incremental pass after --changes updates to users, leads and conversations.
 Prints records/s, API requests, wall time, the full/fetch ratio and peak RSS of each.
@@ -50,21 +51,21 @@ def make_client(base_url: str):
 
 
 def phase_fetch(base_url: str) -> dict:
-    """Read what a full sync reads, through the same client, and throw it away."""
-    from intercom_mirror.models import Conversation  # noqa: F401  (same imports as the sync: fair RSS)
+    """Read what a full sync reads, the way it reads it (read-ahead, parallel details), and discard it."""
+    from intercom_mirror.sync.pipeline import prefetch
+    from intercom_mirror.sync.resources import PER_PAGE, fetch_conversations
 
     client = make_client(base_url)
     started, records = time.perf_counter(), 0
     for resource_name in ("users", "leads", "companies"):
-        for page in client.iter_scroll(resource_name):
+        for page in prefetch(client.iter_scroll(resource_name)):
             records += len(page)
     records += len(client.list_admins()["admins"]) + len(client.list_teams()["teams"])
     records += len(client.list_tags()["tags"])
     records += len(client.list_segments()["segments"]) + len(client.list_segments(type="company")["segments"])
-    for page in client.iter_pages("list_conversations", sort="updated_at", order="desc", per_page=60):
-        for item in page["conversations"]:
-            client.get_conversation(str(item["id"]))
-            records += 1
+    pages = client.iter_pages("list_conversations", sort="updated_at", order="desc", per_page=PER_PAGE)
+    for page in prefetch(pages):
+        records += len(fetch_conversations(client, [str(i["id"]) for i in page["conversations"]]))
     return {"seconds": time.perf_counter() - started, "records": records, "requests": client.request_count}
 
 
@@ -104,12 +105,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_sandbox(contacts: int, conversations: int, port: int) -> subprocess.Popen:
+def start_sandbox(contacts: int, conversations: int, port: int, rate_limit: int) -> subprocess.Popen:
     leads = contacts // 5
     command = [
         sys.executable, "manage.py", "intercom_sandbox", "--port", str(port), "--seed", "1",
         "--users", str(contacts - leads), "--leads", str(leads), "--conversations", str(conversations),
-        "--token", TOKEN, "--rate-limit", "0",
+        "--token", TOKEN, "--rate-limit", str(rate_limit),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
@@ -147,7 +148,7 @@ def orchestrate(options: argparse.Namespace) -> None:
         f"Sandbox: {options.contacts:,} contacts, {options.conversations:,} conversations on {base_url} …", flush=True
     )
     generated = time.perf_counter()
-    sandbox = start_sandbox(options.contacts, options.conversations, port)
+    sandbox = start_sandbox(options.contacts, options.conversations, port, options.rate_limit)
     print(f"  ready in {time.perf_counter() - generated:.1f} s", flush=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -188,6 +189,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--conversations", type=int, default=2_000)
     parser.add_argument("--changes", type=int, default=50, help="k: changes per resource before the incremental pass")
+    parser.add_argument(
+        "--rate-limit", type=int, default=0, help="sandbox requests per 10 s (0: unlimited; Intercom: 166)"
+    )
     parser.add_argument("--phase", choices=["fetch", "full", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)

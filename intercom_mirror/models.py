@@ -113,6 +113,11 @@ class MirrorModel(models.Model):
         raise NotImplementedError
 
     @classmethod
+    def placeholder(cls, ref: dict[str, Any]) -> MirrorModel:
+        """Return a row for an object known only by a short reference; its own sync fills it in."""
+        return cls(intercom_id=ref_id(ref), raw=ref, raw_hash="", **cls.fields_from_payload(ref))
+
+    @classmethod
     def synced_fields(cls) -> list[str]:
         """Return the columns a sync rewrites (everything but the key and local bookkeeping)."""
         skip = {"id", "intercom_id"}

@@ -32,6 +32,7 @@ from intercom_mirror.models import (
     unwrap,
 )
 from intercom_mirror.sync.engine import SyncContext
+from intercom_mirror.sync.pipeline import fetch_all, prefetch
 from intercom_mirror.sync.upsert import BATCH, UpsertResult, dedupe, ensure_refs, replace_links, upsert
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def link_contacts(payloads: list[dict[str, Any]], result: UpsertResult, known: d
     fresh = {result.written[i] for i in result.fresh}
     for relation, model in (("tags", Tag), ("segments", Segment), ("companies", Company)):
         refs = {ref_id(r): r for p in written for r in unwrap(p.get(relation), relation) if ref_id(r)}
-        targets = ensure_refs(model, {i: placeholder(model, r) for i, r in refs.items()}, known.setdefault(model, {}))
+        targets = ensure_refs(model, refs, known.setdefault(model, {}))
         links = {
             result.written[str(p["id"])]: [
                 targets[ref_id(r)] for r in unwrap(p.get(relation), relation) if ref_id(r) in targets
@@ -82,11 +83,6 @@ def link_contacts(payloads: list[dict[str, Any]], result: UpsertResult, known: d
             for p in written
         }
         replace_links(Contact._meta.get_field(relation), links, fresh)
-
-
-def placeholder(model: type[MirrorModel], ref: dict[str, Any]) -> MirrorModel:
-    """Return a row for an object known only by a short reference; its own sync fills it in."""
-    return model(intercom_id=ref_id(ref), raw=ref, raw_hash="", **model.fields_from_payload(ref))
 
 
 def write_simple(ctx: SyncContext, model: type[MirrorModel], payloads: list[dict[str, Any]]) -> dict[str, int]:
@@ -119,13 +115,8 @@ def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
             "intercom_id", "parts_fetched_for"
         )
     )
-    details = []
-    for item in items:
-        if fetched_for.get(str(item["id"]), "new") != from_unix(item.get("updated_at")):
-            try:
-                details.append(ctx.client.get_conversation(str(item["id"])))
-            except NotFound:
-                continue  # deleted since the list was read; the next full pass flags it
+    stale = [str(i["id"]) for i in items if fetched_for.get(str(i["id"]), "new") != from_unix(i.get("updated_at"))]
+    details = fetch_conversations(ctx.client, stale)
     detailed_ids = {str(d["id"]) for d in details}
     listed = [i for i in items if str(i["id"]) not in detailed_ids]
     with transaction.atomic():
@@ -137,6 +128,18 @@ def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
     for item in items:
         ctx.saw(from_unix(item.get("updated_at")))
     ctx.record(result, len(items))
+
+
+def fetch_conversations(client, ids: list[str]) -> list[dict[str, Any]]:
+    """Fetch whole conversations, a few at a time; skip those deleted since they were listed."""
+    details = []
+    for outcome in fetch_all(client.get_conversation, ids):
+        if isinstance(outcome, NotFound):
+            continue  # the next full pass flags it
+        if isinstance(outcome, BaseException):
+            raise outcome
+        details.append(outcome)
+    return details
 
 
 def store_conversation_details(
@@ -214,7 +217,7 @@ def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) 
     if not written:
         return
     refs = {ref_id(t): t for p in written for t in unwrap(p.get("tags"), "tags") if ref_id(t)}
-    tags = ensure_refs(Tag, {i: placeholder(Tag, r) for i, r in refs.items()})
+    tags = ensure_refs(Tag, refs)
     links = {
         pks[str(p["id"])]: [tags[ref_id(t)] for t in unwrap(p.get("tags"), "tags") if ref_id(t) in tags]
         for p in written
@@ -233,7 +236,7 @@ def scroll(ctx: SyncContext, resource: str, write: Callable[[list[dict[str, Any]
     """
     for attempt in range(1, SCROLL_ATTEMPTS + 1):
         try:
-            for page in ctx.client.iter_scroll(resource):
+            for page in prefetch(ctx.client.iter_scroll(resource)):
                 write(page)
             return
         except ScrollExists:
@@ -248,9 +251,10 @@ def newest_first(
     ctx: SyncContext, operation: str, keys: tuple[str, ...], cutoff: datetime, **params: Any
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield pages of items updated since cutoff, newest first, stopping at the first older item."""
-    for number, page in enumerate(
-        ctx.client.iter_pages(operation, sort="updated_at", order="desc", per_page=PER_PAGE, **params)
-    ):
+    # No read-ahead here: an incremental pass stops at the watermark, and a page
+    # read ahead would be a request spent for nothing.
+    pages = ctx.client.iter_pages(operation, sort="updated_at", order="desc", per_page=PER_PAGE, **params)
+    for number, page in enumerate(pages):
         items = next((page[k] for k in keys if isinstance(page.get(k), list)), [])
         if number == 0:
             ctx.total = page.get("total_count")
@@ -364,7 +368,8 @@ def segments_full(ctx: SyncContext) -> None:
 def conversations_full(ctx: SyncContext) -> None:
     # Newest first: a conversation updated mid-pass jumps to the front (and is
     # caught by the next incremental pass) instead of shifting others past us.
-    for page in ctx.client.iter_pages("list_conversations", sort="updated_at", order="desc", per_page=PER_PAGE):
+    pages = ctx.client.iter_pages("list_conversations", sort="updated_at", order="desc", per_page=PER_PAGE)
+    for page in prefetch(pages):
         ctx.total = ctx.total or page.get("total_count")
         write_conversations(ctx, page.get("conversations") or [])
     flag_vanished(ctx, Conversation.objects.all())

@@ -177,25 +177,24 @@ def is_stale(row: MirrorModel, stored_updated_at: datetime | None) -> bool:
 
 
 def ensure_refs(
-    model: type[MirrorModel], refs: dict[str, MirrorModel], known: dict[str, int] | None = None
+    model: type[MirrorModel], refs: dict[str, dict[str, Any]], known: dict[str, int] | None = None
 ) -> dict[str, int]:
     """Create placeholder rows for referenced objects the mirror lacks; return id → pk for all refs.
 
-    A user's payload names its tags, segments and companies in short form. Rows
-    that already exist are left alone (their full sync owns them). `known` caches
-    id → pk across the pages of one pass.
+    A user's payload names its tags, segments and companies in short form (`refs`,
+    id → reference). Rows that already exist are left alone: their own sync owns
+    them. `known` caches id → pk across the pages of one pass.
     """
     known = {} if known is None else known
     wanted = [i for i in refs if i not in known]
     for start in range(0, len(wanted), BATCH):
         ids = wanted[start : start + BATCH]
         known.update(model.objects.filter(intercom_id__in=ids).values_list("intercom_id", "pk"))
-        missing = [refs[i] for i in ids if i not in known]
+        missing = [model.placeholder(refs[i]) for i in ids if i not in known]
         if missing:
             model.objects.bulk_create(missing, ignore_conflicts=True)
-            known.update(
-                model.objects.filter(intercom_id__in=[m.intercom_id for m in missing]).values_list("intercom_id", "pk")
-            )
+            created = model.objects.filter(intercom_id__in=[m.intercom_id for m in missing])
+            known.update(created.values_list("intercom_id", "pk"))
     return {i: known[i] for i in refs if i in known}
 
 
