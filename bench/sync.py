@@ -144,9 +144,9 @@ def make_changes(base_url: str, k: int) -> None:
 def orchestrate(options: argparse.Namespace) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    print(
-        f"Sandbox: {options.contacts:,} contacts, {options.conversations:,} conversations on {base_url} …", flush=True
-    )
+    limit = f"{options.rate_limit} requests / 10 s" if options.rate_limit else "no rate limit"
+    print(f"Sandbox: {options.contacts:,} contacts, {options.conversations:,} conversations, {limit}, on {base_url}")
+
     generated = time.perf_counter()
     sandbox = start_sandbox(options.contacts, options.conversations, port, options.rate_limit)
     print(f"  ready in {time.perf_counter() - generated:.1f} s", flush=True)

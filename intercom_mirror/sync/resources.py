@@ -330,18 +330,6 @@ def companies_full(ctx: SyncContext) -> None:
     flag_vanished(ctx, Company.objects.all())
 
 
-def companies_incremental(ctx: SyncContext, cutoff: datetime) -> None:
-    # v1 sorts companies by last_request_at only, so there is no newest-first
-    # read to stop early on: page through them and write only what changed.
-    for page in ctx.client.iter_pages("list_companies", per_page=PER_PAGE):
-        items = page.get("companies") or []
-        fresh = [c for c in items if (from_unix(c.get("updated_at")) or cutoff) >= cutoff]
-        if fresh:
-            write_simple(ctx, Company, fresh)
-        for c in items:
-            ctx.saw(from_unix(c.get("updated_at")))
-
-
 def admins_full(ctx: SyncContext) -> None:
     items = ctx.client.list_admins().get("admins") or []
     write_simple(ctx, Admin, [i for i in items if i.get("type", "admin") == "admin"])
@@ -390,7 +378,9 @@ RESOURCES: dict[str, tuple[Callable, Callable | None]] = {
     "teams": (teams_full, None),
     "tags": (tags_full, None),
     "segments": (segments_full, None),
-    "companies": (companies_full, companies_incremental),
+    # v1 sorts companies by last_request_at only and pages them no deeper than
+    # 10,000: there is no newest-first read to stop early on, so every pass scrolls.
+    "companies": (companies_full, None),
     "users": (contacts_full(Contact.USER, "users"), contacts_incremental(Contact.USER, "users", "list_users")),
     "leads": (contacts_full(Contact.LEAD, "leads"), contacts_incremental(Contact.LEAD, "leads", "list_leads")),
     "conversations": (conversations_full, conversations_incremental),
