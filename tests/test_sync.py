@@ -231,3 +231,25 @@ def test_it_leaves_rate_limit_budget_for_staff_writes(settings):
     runs = sync.sync_all(full=True, client=sync_client, progress=staff_write, sleep=sb.clock.sleep)
     assert {r.status for r in runs} == {"ok"}, [r.errors for r in runs]
     assert len(staff_calls) > 10
+
+
+@pytest.mark.django_db
+def test_it_scrolls_when_more_changed_than_the_api_pages_through(sandbox, monkeypatch):
+    full(sandbox)
+    sandbox.clock.advance(600)
+    api = sandbox.client
+    users = [u for page in api.iter_scroll("users") for u in page]
+    api.create_user({"id": users[5]["id"], "name": "Changed"})
+    real_list = api.list_users
+
+    def deep_paging_refused(**params):
+        if params.get("page", 1) not in (None, 1) or params.get("sort") == "updated_at":
+            from intercom_mirror.api import BadRequest
+
+            raise BadRequest(400, "parameter_invalid", "Paging is limited to 10,000 records", "req-1", "page")
+        return real_list(**params)
+
+    monkeypatch.setattr(api, "list_users", deep_paging_refused)
+    run = sync.sync("users", client=api, sleep=sandbox.clock.sleep)
+    assert run.status == "ok" and "fell back to a full pass" in run.errors
+    assert Contact.objects.get(intercom_id=users[5]["id"]).name == "Changed"

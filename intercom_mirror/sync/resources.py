@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 
-from intercom_mirror.api import NotFound, ScrollExists, ScrollFailed
+from intercom_mirror.api import BadRequest, NotFound, ScrollExists, ScrollFailed
 from intercom_mirror.models import (
     Admin,
     Company,
@@ -312,8 +312,10 @@ def contacts_incremental(role: str, resource: str, operation: str) -> Callable[[
         try:
             for page in newest_first(ctx, operation, CONTACT_KEYS[resource], cutoff):
                 write_contacts(ctx, page)
-        except NotNewestFirst:
-            ctx.notes.append(f"{operation} ignored sort=updated_at; fell back to a full pass")
+        except (NotNewestFirst, BadRequest) as exc:
+            # The API ignored sort=updated_at, or refused to page deeper than 10,000
+            # records (more changed than that since the last pass): scroll instead.
+            ctx.notes.append(f"{operation}: {exc or type(exc).__name__}; fell back to a full pass")
             contacts_full(role, resource)(ctx)
             return
         # Lists only show what exists: a count above the API's means something was
@@ -367,8 +369,8 @@ def conversations_incremental(ctx: SyncContext, cutoff: datetime) -> None:
     try:
         for page in newest_first(ctx, "list_conversations", ("conversations",), cutoff):
             write_conversations(ctx, page)
-    except NotNewestFirst:
-        ctx.notes.append("list_conversations ignored sort=updated_at; fell back to a full pass")
+    except (NotNewestFirst, BadRequest) as exc:
+        ctx.notes.append(f"list_conversations: {exc or type(exc).__name__}; fell back to a full pass")
         conversations_full(ctx)
 
 
