@@ -158,7 +158,7 @@ def orchestrate(options: argparse.Namespace) -> None:
     print(f"  ready in {time.perf_counter() - generated:.1f} s", flush=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            database = f"sqlite:///{tmp}/bench.sqlite3"
+            database = options.database or f"sqlite:///{tmp}/bench.sqlite3"
             fetch = run_child(["--phase", "fetch", "--base-url", base_url, "--database", database])
             fresh_window(options.rate_limit)
             full = run_child(["--phase", "full", "--base-url", base_url, "--database", database])
@@ -202,7 +202,7 @@ def main() -> None:
     )
     parser.add_argument("--phase", choices=["fetch", "full", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
-    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help="an empty database URL (default: a temporary SQLite file)")
     options = parser.parse_args()
     if not options.phase:
         orchestrate(options)
