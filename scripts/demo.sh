@@ -21,6 +21,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "Demo stopped."
+  exit 0
 }
 trap cleanup INT TERM EXIT
 

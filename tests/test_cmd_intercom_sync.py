@@ -58,3 +58,10 @@ def test_it_resyncs_one_conversation_and_one_contact(live_sandbox):
     assert Conversation.objects.get(intercom_id=str(conversation_id)).parts.exists()
     output = run("--contact", "000000000000000000000000")
     assert "not in Intercom any more" in output
+
+
+@pytest.mark.django_db
+def test_it_shows_a_progress_bar_per_resource_with_totals(live_sandbox):
+    output = run("--full", "--only", "users,leads")
+    assert "users" in output and "80/80" in output
+    assert "leads" in output and "20/20" in output

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 
-from intercom_mirror.api import BadRequest, NotFound, ScrollExists, ScrollFailed
+from intercom_mirror.api import BadRequest, IntercomError, NotFound, ScrollExists, ScrollFailed
 from intercom_mirror.models import (
     Admin,
     Company,
@@ -228,12 +228,28 @@ def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) 
 # --- reading ----------------------------------------------------------------------
 
 
+COUNT_KEYS = {"users": "user", "leads": "lead", "companies": "company"}
+
+
+def expect_total(ctx: SyncContext, resource: str) -> None:
+    """Learn how many records a scroll will bring, for the progress bar (one request, only when shown)."""
+    if ctx.progress is None:
+        return
+    try:
+        counts = ctx.client.get_count()
+    except IntercomError:
+        return  # a progress bar without a total is still a progress bar
+    total = (counts.get(COUNT_KEYS[resource]) or {}).get("count")
+    ctx.total = total if isinstance(total, int) else None
+
+
 def scroll(ctx: SyncContext, resource: str, write: Callable[[list[dict[str, Any]]], None]) -> None:
     """Scroll a whole resource, restarting from the top when the scroll breaks.
 
     A scroll cannot be resumed, and a broken one keeps the app's only scroll slot
     until it expires; writes are idempotent, so re-reading from the start is safe.
     """
+    expect_total(ctx, resource)
     for attempt in range(1, SCROLL_ATTEMPTS + 1):
         try:
             for page in prefetch(ctx.client.iter_scroll(resource)):
