@@ -1,0 +1,54 @@
+"""What the mirror holds and how fresh it is: the figures an operator checks first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from intercom_mirror.models import Company, Contact, Conversation, SyncRun
+from intercom_mirror.sync.resources import RESOURCES
+
+
+@dataclass
+class MirrorStatus:
+    users: int
+    leads: int
+    companies: int
+    conversations: dict[str, int]
+    runs: list[SyncRun]  # the latest run of each resource, in sync order
+    failing: list[SyncRun]
+
+
+def mirror_status() -> MirrorStatus:
+    """Return record counts and the latest run of every resource (a handful of queries)."""
+    contacts = Contact.objects.live().aggregate(
+        users=Count("pk", filter=Q(role=Contact.USER)), leads=Count("pk", filter=Q(role=Contact.LEAD))
+    )
+    conversations = Conversation.objects.live().aggregate(
+        open=Count("pk", filter=Q(state=Conversation.OPEN)),
+        snoozed=Count("pk", filter=Q(state=Conversation.SNOOZED)),
+        closed=Count("pk", filter=Q(state=Conversation.CLOSED)),
+        unassigned=Count(
+            "pk", filter=Q(state=Conversation.OPEN, assignee_admin__isnull=True, assignee_team__isnull=True)
+        ),
+    )
+    runs = latest_runs()
+    return MirrorStatus(
+        users=contacts["users"],
+        leads=contacts["leads"],
+        companies=Company.objects.live().count(),
+        conversations=conversations,
+        runs=runs,
+        failing=[r for r in runs if r.status == SyncRun.FAILED],
+    )
+
+
+def latest_runs() -> list[SyncRun]:
+    """Return the most recent run of each resource that has run, in sync order."""
+    latest: dict[str, SyncRun] = {}
+    for resource in RESOURCES:
+        run = SyncRun.objects.filter(resource=resource).exclude(status=SyncRun.SKIPPED).first()
+        if run:
+            latest[resource] = run
+    return list(latest.values())
