@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from intercom_mirror.models import Company, Contact, Conversation, SyncRun
 from intercom_mirror.sync.resources import RESOURCES
@@ -32,6 +32,7 @@ def mirror_status() -> MirrorStatus:
         unassigned=Count(
             "pk", filter=Q(state=Conversation.OPEN, assignee_admin__isnull=True, assignee_team__isnull=True)
         ),
+        drifting=Count("pk", filter=Q(parts_total__gt=F("parts_synced"))),
     )
     runs = latest_runs()
     return MirrorStatus(

@@ -13,7 +13,7 @@ def test_it_shows_what_the_mirror_holds_and_the_last_runs(sandbox, staff_client)
     sync.sync_all(full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
     page = staff_client.get("/").content.decode()
     users = Contact.objects.live().filter(role="user").count()
-    assert f'<span class="n">{users}</span><span class="label">users</span>' in page
+    assert f'<span class="n">{users:,}</span><span class="label">users</span>' in page
     for resource in ("admins", "users", "leads", "conversations"):
         assert f"<td>{resource}</td>" in page
     assert "failed on the last run" not in page
