@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -385,6 +387,11 @@ class IntercomClient:
         self.clock = clock
         self.rate_limit = RateLimit()
         self.request_count = 0
+        # The sync reads ahead on a second thread and fetches details on a few more;
+        # the counter must not lose increments (SyncRun.api_requests comes from it).
+        self._count_lock = threading.Lock()
+        # Seconds the API's clock (its Date header) is ahead of ours; 0 until known.
+        self.server_offset = 0.0
         self._token = token
         self._random = random.Random()
         self._base_path = urlsplit(self.base_url).path.rstrip("/")
@@ -464,7 +471,7 @@ class IntercomClient:
                 response = self._http.request(method, path, params=query or None, json=json)
             except httpx.TransportError as exc:
                 if not isinstance(exc, PRE_SEND_ERRORS):
-                    self.request_count += 1
+                    self._count_request()
                 logger.debug("%s %s failed: %s", method, self._log_path(path), exc.__class__.__name__)
                 retryable = safe_to_retry or isinstance(exc, PRE_SEND_ERRORS)
                 if last or not retryable or isinstance(exc, httpx.UnsupportedProtocol):
@@ -472,9 +479,10 @@ class IntercomClient:
                 self._backoff(attempt, method, path, exc.__class__.__name__)
                 continue
 
-            self.request_count += 1
+            self._count_request()
             logger.debug("%s %s -> %s", method, self._log_path(path), response.status_code)
             self._read_rate_limit(response.headers)
+            self._read_server_clock(response.headers)
             status = response.status_code
             if status == 429 and not last:
                 self._wait_for_reset(attempt, method, path)
@@ -512,6 +520,26 @@ class IntercomClient:
         delay = self._random.uniform(ceiling / 2, ceiling)
         logger.info("%s %s -> %s: retrying in %.1fs", method, self._log_path(path), reason, delay)
         self.sleep(delay)
+
+    def _count_request(self) -> None:
+        with self._count_lock:
+            self.request_count += 1
+
+    def server_now(self) -> float:
+        """Return the API's current time (UNIX seconds), as far as its Date headers tell."""
+        return self.clock() + self.server_offset
+
+    def _read_server_clock(self, headers: httpx.Headers) -> None:
+        date = headers.get("Date")
+        if not date:
+            return
+        try:
+            server_time = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return
+        # The header has 1 s resolution and arrives after the server wrote it: keep
+        # the offset as a whole number of seconds so jitter does not move it.
+        self.server_offset = float(round(server_time - self.clock()))
 
     def _read_rate_limit(self, headers: httpx.Headers) -> None:
         limit = _header_number(headers, "X-RateLimit-Limit")

@@ -13,6 +13,7 @@ lead merged into a user only needs its id rewritten.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,9 +23,32 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
+    """Return value as compact JSON (orjson: a full sync encodes every record).
+
+    orjson refuses integers beyond 64 bits, which Python's parser accepts from
+    the API; those rare values go through the standard library instead.
+    """
+    try:
+        option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+        return orjson.dumps(value, option=option, default=str).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(payload: dict[str, Any]) -> str:
-    """Return the payload as compact JSON with sorted keys (orjson: a full sync encodes every record)."""
-    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
+    return json_text(payload, sort_keys=True)
+
+
+def without_nul(value: Any) -> Any:
+    """Return value with NUL characters removed from every string: PostgreSQL refuses them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def payload_hash(payload: dict[str, Any], encoded: str | None = None) -> str:
@@ -66,11 +90,18 @@ def text(value: Any, limit: int = 255) -> str:
     return "" if value is None else str(value)[:limit]
 
 
+INT_RANGE = range(-(2**31), 2**31)  # IntegerField on PostgreSQL
+
+
 def number(value: Any, kind: type = int) -> Any:
+    """Return value as int (within IntegerField's range) or float; None when it is neither."""
     try:
-        return None if value in (None, "") else kind(value)
-    except (TypeError, ValueError):
+        result = None if value in (None, "") else kind(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if kind is int and result is not None and result not in INT_RANGE:
+        return None
+    return result
 
 
 class MirrorQuerySet(models.QuerySet):
@@ -101,6 +132,9 @@ class MirrorModel(models.Model):
     def from_payload(cls, payload: dict[str, Any], **extra: Any) -> MirrorModel:
         """Return an unsaved row built from an Intercom object."""
         encoded = canonical_json(payload)
+        if "\\u0000" in encoded:  # rare: strip NULs once, here, for every column built below
+            payload = without_nul(payload)
+            encoded = canonical_json(payload)
         row = cls.unsaved(
             {
                 "intercom_id": str(payload["id"]),

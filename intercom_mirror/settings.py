@@ -135,6 +135,8 @@ INTERCOM_SYNC_RESERVE = envint("INTERCOM_SYNC_RESERVE", 20)
 # Minutes between incremental syncs; the full sync runs nightly at this hour (UTC).
 SYNC_INTERVAL_MINUTES = envint("SYNC_INTERVAL_MINUTES", 5)
 SYNC_FULL_HOUR = envint("SYNC_FULL_HOUR", 3)
+# Incremental passes re-read companies whole at most this often (v1 cannot list them by updated_at).
+SYNC_COMPANIES_MINUTES = envint("SYNC_COMPANIES_MINUTES", 60)
 # Seconds of overlap below the watermark re-read by every incremental pass.
 SYNC_OVERLAP_SECONDS = envint("SYNC_OVERLAP_SECONDS", 300)
 

@@ -14,14 +14,24 @@ INCREMENTAL_TASK = "intercom_mirror.tasks.incremental_sync"
 FULL_TASK = "intercom_mirror.tasks.full_sync"
 
 
+class SyncFailed(Exception):
+    """Raised so that django-q2 records the task as failed, not successful."""
+
+
 def incremental_sync() -> str:
-    runs = sync.sync_all(full=False)
-    return summarise(runs)
+    return checked(sync.sync_all(full=False))
 
 
 def full_sync() -> str:
-    runs = sync.sync_all(full=True)
-    return summarise(runs)
+    return checked(sync.sync_all(full=True))
+
+
+def checked(runs) -> str:
+    """Return the runs' summary, or raise if any resource failed."""
+    summary = summarise(runs)
+    if any(r.status == r.FAILED for r in runs):
+        raise SyncFailed(summary)
+    return summary
 
 
 def resync_record(kind: str, intercom_id: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from intercom_mirror.models import Company, Contact, Conversation, WebhookDelivery, ref_id
+from intercom_mirror.models import Company, Contact, Conversation, MirrorModel, WebhookDelivery, ref_id
 from intercom_mirror.sync.records import flag_deleted
-from intercom_mirror.sync.resources import link_contacts, store_conversation_items
+from intercom_mirror.sync.resources import link_refs, store_conversation_items
 from intercom_mirror.sync.upsert import upsert
 from intercom_mirror.tasks import queue_resync
 
@@ -33,19 +33,32 @@ def signature_is_valid(raw_body: bytes, header: str | None, secret: str) -> bool
     return hmac.compare_digest(expected, header.strip())
 
 
+def merged_with_mirror(model: type[MirrorModel], item: dict[str, Any]) -> dict[str, Any]:
+    """Return the item laid over the payload the mirror holds.
+
+    Notification items can be partial (an email change may carry little more than
+    the email): fields the item leaves out keep their mirrored values.
+    """
+    stored = model.objects.filter(intercom_id=ref_id(item)).values_list("raw", flat=True).first()
+    return {**stored, **item} if isinstance(stored, dict) else item
+
+
 def upsert_contact(item: dict[str, Any]) -> str:
-    result = upsert(Contact, [Contact.from_payload(item)], timezone.now())
-    link_contacts([item], result)
+    payload = merged_with_mirror(Contact, item)
+    result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
+    link_refs(Contact, [payload], result)
     return "upserted"
 
 
 def upsert_company(item: dict[str, Any]) -> str:
-    upsert(Company, [Company.from_payload(item)], timezone.now())
+    payload = merged_with_mirror(Company, item)
+    result = upsert(Company, [Company.from_payload(payload)], timezone.now())
+    link_refs(Company, [payload], result)
     return "upserted"
 
 
 def upsert_conversation(item: dict[str, Any]) -> str:
-    store_conversation_items([item], timezone.now())
+    store_conversation_items([merged_with_mirror(Conversation, item)], timezone.now())
     return "upserted"
 
 
@@ -93,6 +106,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
         ["user.created", "user.unsubscribed", "user.unsubscribed_from_sms", "user.email.updated"], upsert_contact
     ),
     **dict.fromkeys(["contact.created", "contact.added_email", "contact.updated", "contact.signed_up"], upsert_contact),
+    "visitor.signed_up": upsert_contact,  # the item is the user or lead the visitor became
     **dict.fromkeys(["user.deleted", "contact.deleted"], delete_contact),
     **dict.fromkeys(["user.tag.created", "user.tag.deleted", "contact.tag.created", "contact.tag.deleted"], resync_tagged_contact),
     "conversation_part.tag.created": resync_part_conversation,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from intercom_mirror.models import Company, Contact, Conversation, Tag, from_unix, payload_hash, unwrap
-from intercom_mirror.sync.resources import link_contacts
+from intercom_mirror.sync.resources import link_refs
 from intercom_mirror.sync.upsert import upsert
 from tests.helpers import fixture
 
@@ -32,7 +32,7 @@ def test_it_hashes_payloads_independently_of_key_order():
 def test_it_loads_the_user_fixture_with_its_companies_and_tags():
     payload = fixture("user.json")
     result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
-    link_contacts([payload], result)
+    link_refs(Contact, [payload], result)
     contact = Contact.objects.get(intercom_id=payload["id"])
     assert (contact.role, contact.email, contact.name) == ("user", "bob@example.com", "Joe Schmoe")
     assert contact.custom_attributes == {"a": "b", "b": 2}
@@ -52,7 +52,7 @@ def test_it_links_tags_and_segments_from_their_envelopes():
         "segments": {"type": "segment.list", "segments": [{"type": "segment", "id": "5310d8e8598c9a0b24000005"}]},
     }
     result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
-    link_contacts([payload], result)
+    link_refs(Contact, [payload], result)
     contact = Contact.objects.get()
     assert list(contact.tags.values_list("name", flat=True)) == ["vip"]
     assert list(contact.segments.values_list("intercom_id", flat=True)) == ["5310d8e8598c9a0b24000005"]

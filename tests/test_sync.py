@@ -253,3 +253,16 @@ def test_it_scrolls_when_more_changed_than_the_api_pages_through(sandbox, monkey
     run = sync.sync("users", client=api, sleep=sandbox.clock.sleep)
     assert run.status == "ok" and "fell back to a full pass" in run.errors
     assert Contact.objects.get(intercom_id=users[5]["id"]).name == "Changed"
+
+
+@pytest.mark.django_db
+def test_it_rereads_companies_whole_only_when_due(sandbox, settings):
+    settings.SYNC_COMPANIES_MINUTES = 60
+    sync.sync("companies", full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
+    run = sync.sync("companies", client=sandbox.client, sleep=sandbox.clock.sleep)
+    assert (run.status, run.api_requests) == ("ok", 0)
+    assert "not due yet" in run.errors
+    SyncState.objects.filter(resource="companies").update(last_full_at=timezone.now() - timedelta(hours=2))
+    run = sync.sync("companies", client=sandbox.client, sleep=sandbox.clock.sleep)
+    assert run.status == "ok" and run.api_requests >= 2 and run.fetched > 0
+    assert SyncState.objects.get(resource="companies").last_full_at > timezone.now() - timedelta(minutes=1)

@@ -34,3 +34,10 @@ def test_it_queues_a_record_resync_that_runs_inline_in_tests(live_sandbox):
     contact_id = next(iter(live_sandbox.workspace.users))
     tasks.queue_resync("contact", str(contact_id))
     assert Contact.objects.filter(intercom_id=str(contact_id)).exists()
+
+
+@pytest.mark.django_db
+def test_it_fails_the_task_when_a_resource_fails(live_sandbox, settings):
+    settings.INTERCOM_ACCESS_TOKEN = "not-the-token"
+    with pytest.raises(tasks.SyncFailed, match="admins=failed"):
+        tasks.incremental_sync()

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -155,6 +156,8 @@ class SandboxApp:
             payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
             response.headers.append(("Content-Type", "application/json; charset=utf-8"))
         response.headers.append(("Content-Length", str(len(payload))))
+        # Every real HTTP server dates its answers; clients read the API's clock from it.
+        response.headers.append(("Date", formatdate(self.clock(), usegmt=True)))
         start_response(status, response.headers)
         return [payload]
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -48,6 +48,8 @@ class SyncContext:
     notes: list[str] = field(default_factory=list)
     # Intercom id → pk of tags, segments and companies already in the mirror, per model.
     known_refs: dict = field(default_factory=dict)
+    # Set by an incremental pass that had to read the resource whole.
+    did_full: bool = False
 
     @property
     def resource(self) -> str:
@@ -94,6 +96,11 @@ def abandon_stale_runs(resource: str, current: SyncRun) -> None:
     )
 
 
+def server_time(client: IntercomClient, local: float) -> datetime:
+    """Return a moment of the client's clock as the API's clock showed it."""
+    return datetime.fromtimestamp(local + client.server_offset, tz=UTC)
+
+
 def overlap() -> timedelta:
     return timedelta(seconds=settings.SYNC_OVERLAP_SECONDS)
 
@@ -124,17 +131,26 @@ def run_pass(
     abandon_stale_runs(resource, run)
     ctx = SyncContext(client=client, run=run, owner=owner, progress=progress, sleep=sleep)
     requests_before = client.request_count
+    started = client.clock()  # in the client's clock, which its Date headers relate to the API's
     try:
         if full:
             full_pass(ctx)
-            watermark = run.started_at
+            # Everything changed since the API's clock read `started` is caught next time.
+            watermark = server_time(client, started)
         else:
             incremental_pass(ctx, state.watermark - overlap())
-            watermark = max(filter(None, [state.watermark, ctx.newest]))
-        # The pages are committed by now: only then may the watermark move past them.
-        SyncState.objects.filter(resource=resource).update(
-            watermark=watermark, **({"last_full_at": run.started_at} if full else {})
+            # Never past the pass's own start: a record dated in the future must not
+            # hide the updates that come before it.
+            newest = min(ctx.newest, server_time(client, started)) if ctx.newest else None
+            watermark = max(filter(None, [state.watermark, newest]))
+        full_done = full or ctx.did_full
+        # The pages are committed by now: only then may the watermark move past them,
+        # and only while this run still holds the lock.
+        moved = SyncState.objects.filter(resource=resource, locked_by=owner).update(
+            watermark=watermark, **({"last_full_at": run.started_at} if full_done else {})
         )
+        if not moved:
+            raise LockLost(f"the lock on {resource} was taken over before the watermark moved")
         status, error = SyncRun.OK, ""
     except Exception as exc:  # a run records any failure; the next run resumes from the watermark
         log.warning("sync of %s failed: %s", resource, redact(str(exc)))

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from intercom_mirror.api import IntercomClient, NotFound
 from intercom_mirror.models import Company, Contact, Conversation, Note
-from intercom_mirror.sync.resources import link_contacts, store_conversation_details
+from intercom_mirror.sync.resources import link_refs, store_conversation_details
 from intercom_mirror.sync.upsert import dedupe, upsert
 
 
@@ -21,7 +21,7 @@ def resync_contact(client: IntercomClient, intercom_id: str) -> Contact | None:
         return None
     with transaction.atomic():
         result = upsert(Contact, [Contact.from_payload(payload)], timezone.now(), force=True)
-        link_contacts([payload], result)
+        link_refs(Contact, [payload], result)
     resync_notes(client, payload)
     return Contact.objects.get(intercom_id=str(payload["id"]))
 
@@ -40,7 +40,9 @@ def resync_company(client: IntercomClient, intercom_id: str) -> Company | None:
     if payload is None:
         flag_deleted(Company, intercom_id)
         return None
-    upsert(Company, [Company.from_payload(payload)], timezone.now(), force=True)
+    with transaction.atomic():
+        result = upsert(Company, [Company.from_payload(payload)], timezone.now(), force=True)
+        link_refs(Company, [payload], result)
     return Company.objects.get(intercom_id=str(payload["id"]))
 
 

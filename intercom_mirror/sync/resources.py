@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
@@ -25,6 +26,7 @@ from intercom_mirror.models import (
     ConversationPart,
     MirrorModel,
     Segment,
+    SyncState,
     Tag,
     Team,
     from_unix,
@@ -59,36 +61,61 @@ def write_contacts(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
     payloads = dedupe(payloads)
     rows = [Contact.from_payload(p) for p in payloads]
     with transaction.atomic():
-        result = upsert(Contact, rows, ctx.now())
-        link_contacts(payloads, result, ctx.known_refs)
+        result = upsert(Contact, rows, ctx.now(), undelete_before=ctx.run.started_at)
+        link_refs(Contact, payloads, result, ctx.known_refs)
     for row in rows:
         ctx.saw(row.updated_at)
     ctx.record(result, len(payloads))
 
 
-def link_contacts(payloads: list[dict[str, Any]], result: UpsertResult, known: dict | None = None) -> None:
-    """Make the written contacts' tag, segment and company links match their payloads."""
+def write_companies(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
+    """Upsert one page of companies with their tags and segments."""
+    payloads = dedupe(payloads)
+    with transaction.atomic():
+        result = upsert(
+            Company, [Company.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at
+        )
+        link_refs(Company, payloads, result, ctx.known_refs)
+    ctx.record(result, len(payloads))
+
+
+# model → (relation, target model) for the short references its payload lists
+LINKED: dict[type[MirrorModel], tuple[tuple[str, type[MirrorModel]], ...]] = {
+    Contact: (("tags", Tag), ("segments", Segment), ("companies", Company)),
+    Company: (("tags", Tag), ("segments", Segment)),
+}
+
+
+def link_refs(
+    model: type[MirrorModel], payloads: list[dict[str, Any]], result: UpsertResult, known: dict | None = None
+) -> None:
+    """Make the written rows' tag, segment and company links match their payloads.
+
+    A payload without one of these lists (a partial webhook item) says nothing
+    about it, so those links are left as they are.
+    """
     written = [p for p in payloads if str(p["id"]) in result.written]
     if not written:
         return
     known = {} if known is None else known
     fresh = {result.written[i] for i in result.fresh}
-    for relation, model in (("tags", Tag), ("segments", Segment), ("companies", Company)):
-        refs = {ref_id(r): r for p in written for r in unwrap(p.get(relation), relation) if ref_id(r)}
-        targets = ensure_refs(model, refs, known.setdefault(model, {}))
+    for relation, target in LINKED[model]:
+        carrying = [p for p in written if relation in p]
+        refs = {ref_id(r): r for p in carrying for r in unwrap(p.get(relation), relation) if ref_id(r)}
+        targets = ensure_refs(target, refs, known.setdefault(target, {}))
         links = {
             result.written[str(p["id"])]: [
                 targets[ref_id(r)] for r in unwrap(p.get(relation), relation) if ref_id(r) in targets
             ]
-            for p in written
+            for p in carrying
         }
-        replace_links(Contact._meta.get_field(relation), links, fresh)
+        replace_links(model._meta.get_field(relation), links, fresh)
 
 
 def write_simple(ctx: SyncContext, model: type[MirrorModel], payloads: list[dict[str, Any]]) -> dict[str, int]:
     payloads = dedupe(payloads)
     with transaction.atomic():
-        result = upsert(model, [model.from_payload(p) for p in payloads], ctx.now())
+        result = upsert(model, [model.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at)
     ctx.record(result, len(payloads))
     return result.written
 
@@ -96,7 +123,7 @@ def write_simple(ctx: SyncContext, model: type[MirrorModel], payloads: list[dict
 def write_teams(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
     payloads = dedupe(payloads)
     with transaction.atomic():
-        result = upsert(Team, [Team.from_payload(p) for p in payloads], ctx.now())
+        result = upsert(Team, [Team.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at)
         admins = dict(Admin.objects.values_list("intercom_id", "pk"))
         links = {
             result.written[str(p["id"])]: [admins[str(a)] for a in p.get("admin_ids") or [] if str(a) in admins]
@@ -120,9 +147,9 @@ def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
     detailed_ids = {str(d["id"]) for d in details}
     listed = [i for i in items if str(i["id"]) not in detailed_ids]
     with transaction.atomic():
-        result, drift = store_conversation_details(details, ctx.now())
+        result, drift = store_conversation_details(details, ctx.now(), undelete_before=ctx.run.started_at)
         ctx.run.drift += drift
-        listed_result = store_conversation_items(listed, ctx.now())
+        listed_result = store_conversation_items(listed, ctx.now(), undelete_before=ctx.run.started_at)
     result.created += listed_result.created
     result.updated += listed_result.updated
     for item in items:
@@ -143,7 +170,7 @@ def fetch_conversations(client, ids: list[str]) -> list[dict[str, Any]]:
 
 
 def store_conversation_details(
-    details: list[dict[str, Any]], now: datetime, *, force: bool = False
+    details: list[dict[str, Any]], now: datetime, *, force: bool = False, undelete_before: datetime | None = None
 ) -> tuple[UpsertResult, int]:
     """Write whole conversations (as `get_conversation` returns them) and their parts.
 
@@ -156,9 +183,20 @@ def store_conversation_details(
         row.parts_total = int(parts.get("total_count") or len(unwrap(parts, "conversation_parts")))
         row.parts_fetched_for = row.updated_at
         rows.append(row)
-    result = upsert(Conversation, rows, now, force=force)
+    result = upsert(Conversation, rows, now, force=force, undelete_before=undelete_before)
     pks = dict(
         Conversation.objects.filter(intercom_id__in=[r.intercom_id for r in rows]).values_list("intercom_id", "pk")
+    )
+    # Written even when the conversation itself is unchanged (a webhook may have
+    # brought it first): these say which history the mirror holds.
+    Conversation.objects.bulk_update(
+        [
+            Conversation(pk=pks[r.intercom_id], parts_total=r.parts_total, parts_fetched_for=r.parts_fetched_for)
+            for r in rows
+            if r.intercom_id in pks
+        ],
+        ["parts_total", "parts_fetched_for"],
+        batch_size=BATCH,
     )
     part_rows = [
         ConversationPart.from_payload(part, conversation_id=pks[str(d["id"])])
@@ -170,7 +208,9 @@ def store_conversation_details(
     return result, count_parts(pks.values())
 
 
-def store_conversation_items(items: list[dict[str, Any]], now: datetime) -> UpsertResult:
+def store_conversation_items(
+    items: list[dict[str, Any]], now: datetime, *, undelete_before: datetime | None = None
+) -> UpsertResult:
     """Write conversations as lists and webhooks give them: without their whole history.
 
     The parts counters are left alone (only a full fetch sets them), and any parts
@@ -178,7 +218,7 @@ def store_conversation_items(items: list[dict[str, Any]], now: datetime) -> Upse
     """
     list_fields = [f for f in Conversation.synced_fields() if not f.startswith("parts_")]
     rows = [Conversation.from_payload(Conversation.without_parts(i)) for i in items]
-    result = upsert(Conversation, rows, now, update_fields=list_fields)
+    result = upsert(Conversation, rows, now, update_fields=list_fields, undelete_before=undelete_before)
     link_conversation_tags(items, result.written)
     with_parts = [i for i in items if unwrap(i.get("conversation_parts"), "conversation_parts")]
     if with_parts:
@@ -284,12 +324,37 @@ def newest_first(
             return
 
 
-def flag_vanished(ctx: SyncContext, queryset) -> list[str]:
-    """Flag rows a complete pass did not see (they no longer exist in Intercom); return their ids."""
-    vanished = queryset.live().filter(synced_at__lt=ctx.run.started_at)
-    ids = list(vanished.values_list("intercom_id", flat=True))
-    ctx.run.deleted += vanished.update(deleted_at=ctx.now())
-    return ids
+def flag_vanished(
+    ctx: SyncContext,
+    queryset,
+    fetch: Callable[[str], dict[str, Any]],
+    write: Callable[[list[dict[str, Any]]], None],
+) -> list[str]:
+    """Flag rows a complete pass did not see and Intercom no longer has; return their ids.
+
+    A record can escape a pass without being gone (a conversation updated mid-pass
+    jumps to a page already read), so each one is asked for by id first: a 404
+    flags it, an answer is written. Deletions are rare, so this costs little.
+    """
+    candidates = list(queryset.live().filter(synced_at__lt=ctx.run.started_at).values_list("intercom_id", flat=True))
+    gone: list[str] = []
+    for start in range(0, len(candidates), PER_PAGE):
+        batch = candidates[start : start + PER_PAGE]
+        found = []
+        for intercom_id, outcome in zip(batch, fetch_all(fetch, batch), strict=True):
+            if isinstance(outcome, NotFound):
+                gone.append(intercom_id)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                found.append(outcome)
+        if found:
+            write(found)
+        ctx.renew_lease()
+    for start in range(0, len(gone), BATCH):
+        ids = gone[start : start + BATCH]
+        ctx.run.deleted += queryset.live().filter(intercom_id__in=ids).update(deleted_at=ctx.now())
+    return gone
 
 
 def refetch_conversations_of(ctx: SyncContext, customer_ids: list[str]) -> None:
@@ -301,15 +366,18 @@ def refetch_conversations_of(ctx: SyncContext, customer_ids: list[str]) -> None:
     """
     for batch_start in range(0, len(customer_ids), BATCH):
         ids = customer_ids[batch_start : batch_start + BATCH]
-        for conversation_id in (
-            Conversation.objects.live().filter(customer_id__in=ids).values_list("intercom_id", flat=True)
-        ):
-            try:
-                detail = ctx.client.get_conversation(conversation_id)
-            except NotFound:
-                continue
-            with transaction.atomic():
-                store_conversation_details([detail], ctx.now())
+        conversations = Conversation.objects.live().filter(customer_id__in=ids)
+        details = fetch_conversations(ctx.client, list(conversations.values_list("intercom_id", flat=True)))
+        with transaction.atomic():
+            store_conversation_details(details, ctx.now())
+        ctx.renew_lease()
+
+
+def store_details(ctx: SyncContext, details: list[dict[str, Any]]) -> None:
+    with transaction.atomic():
+        result, drift = store_conversation_details(details, ctx.now(), undelete_before=ctx.run.started_at)
+    ctx.run.drift += drift
+    ctx.record(result, len(details))
 
 
 # --- resources ---------------------------------------------------------------------
@@ -317,8 +385,10 @@ def refetch_conversations_of(ctx: SyncContext, customer_ids: list[str]) -> None:
 
 def contacts_full(role: str, resource: str) -> Callable[[SyncContext], None]:
     def full(ctx: SyncContext) -> None:
-        scroll(ctx, resource, lambda page: write_contacts(ctx, page))
-        refetch_conversations_of(ctx, flag_vanished(ctx, Contact.objects.filter(role=role)))
+        write = lambda page: write_contacts(ctx, page)  # noqa: E731
+        scroll(ctx, resource, write)
+        fetch = ctx.client.get_user if role == Contact.USER else ctx.client.get_lead
+        refetch_conversations_of(ctx, flag_vanished(ctx, Contact.objects.filter(role=role), fetch, write))
 
     return full
 
@@ -333,42 +403,65 @@ def contacts_incremental(role: str, resource: str, operation: str) -> Callable[[
             # records (more changed than that since the last pass): scroll instead.
             ctx.notes.append(f"{operation}: {exc or type(exc).__name__}; fell back to a full pass")
             contacts_full(role, resource)(ctx)
+            ctx.did_full = True
             return
         # Lists only show what exists: a count above the API's means something was
         # deleted or converted, and only a complete pass can tell which.
         if ctx.total is not None and Contact.objects.live().filter(role=role).count() > ctx.total:
             ctx.notes.append(f"mirror holds more {resource} than Intercom; ran a full pass to flag deletions")
             contacts_full(role, resource)(ctx)
+            ctx.did_full = True
 
     return incremental
 
 
 def companies_full(ctx: SyncContext) -> None:
-    scroll(ctx, "companies", lambda page: write_simple(ctx, Company, page))
-    flag_vanished(ctx, Company.objects.all())
+    write = lambda page: write_companies(ctx, page)  # noqa: E731
+    scroll(ctx, "companies", write)
+    flag_vanished(ctx, Company.objects.all(), ctx.client.get_company, write)
+
+
+def companies_incremental(ctx: SyncContext, cutoff: datetime) -> None:
+    """Scroll companies again only when the last whole read is older than SYNC_COMPANIES_MINUTES.
+
+    v1 sorts companies by last_request_at only and pages no deeper than 10,000, so
+    there is no newest-first read to stop early on; company.created webhooks and
+    the companies nested in users' payloads fill the gap in between.
+    """
+    last = SyncState.objects.get(resource="companies").last_full_at
+    due = last is None or ctx.now() - last >= timedelta(minutes=settings.SYNC_COMPANIES_MINUTES)
+    if not due:
+        ctx.notes.append(f"companies: read whole every {settings.SYNC_COMPANIES_MINUTES} min; not due yet")
+        return
+    companies_full(ctx)
+    ctx.did_full = True
 
 
 def admins_full(ctx: SyncContext) -> None:
     items = ctx.client.list_admins().get("admins") or []
-    write_simple(ctx, Admin, [i for i in items if i.get("type", "admin") == "admin"])
-    flag_vanished(ctx, Admin.objects.all())
+    write = lambda page: write_simple(ctx, Admin, page)  # noqa: E731
+    write([i for i in items if i.get("type", "admin") == "admin"])
+    flag_vanished(ctx, Admin.objects.all(), ctx.client.get_admin, write)
 
 
 def teams_full(ctx: SyncContext) -> None:
-    write_teams(ctx, ctx.client.list_teams().get("teams") or [])
-    flag_vanished(ctx, Team.objects.all())
+    write = lambda page: write_teams(ctx, page)  # noqa: E731
+    write(ctx.client.list_teams().get("teams") or [])
+    flag_vanished(ctx, Team.objects.all(), ctx.client.get_team, write)
 
 
 def tags_full(ctx: SyncContext) -> None:
-    write_simple(ctx, Tag, ctx.client.list_tags().get("tags") or [])
-    flag_vanished(ctx, Tag.objects.all())
+    write = lambda page: write_simple(ctx, Tag, page)  # noqa: E731
+    write(ctx.client.list_tags().get("tags") or [])
+    flag_vanished(ctx, Tag.objects.all(), lambda i: ctx.client.request("GET", f"/tags/{i}"), write)
 
 
 def segments_full(ctx: SyncContext) -> None:
     people = ctx.client.list_segments().get("segments") or []
     companies = ctx.client.list_segments(type="company").get("segments") or []
-    write_simple(ctx, Segment, people + companies)
-    flag_vanished(ctx, Segment.objects.all())
+    write = lambda page: write_simple(ctx, Segment, page)  # noqa: E731
+    write(people + companies)
+    flag_vanished(ctx, Segment.objects.all(), ctx.client.get_segment, write)
 
 
 def conversations_full(ctx: SyncContext) -> None:
@@ -378,7 +471,7 @@ def conversations_full(ctx: SyncContext) -> None:
     for page in prefetch(pages):
         ctx.total = ctx.total or page.get("total_count")
         write_conversations(ctx, page.get("conversations") or [])
-    flag_vanished(ctx, Conversation.objects.all())
+    flag_vanished(ctx, Conversation.objects.all(), ctx.client.get_conversation, lambda found: store_details(ctx, found))
 
 
 def conversations_incremental(ctx: SyncContext, cutoff: datetime) -> None:
@@ -388,6 +481,7 @@ def conversations_incremental(ctx: SyncContext, cutoff: datetime) -> None:
     except (NotNewestFirst, BadRequest) as exc:
         ctx.notes.append(f"list_conversations: {exc or type(exc).__name__}; fell back to a full pass")
         conversations_full(ctx)
+        ctx.did_full = True
 
 
 # resource → (full pass, incremental pass or None when every pass reads it whole)
@@ -396,9 +490,7 @@ RESOURCES: dict[str, tuple[Callable, Callable | None]] = {
     "teams": (teams_full, None),
     "tags": (tags_full, None),
     "segments": (segments_full, None),
-    # v1 sorts companies by last_request_at only and pages them no deeper than
-    # 10,000: there is no newest-first read to stop early on, so every pass scrolls.
-    "companies": (companies_full, None),
+    "companies": (companies_full, companies_incremental),
     "users": (contacts_full(Contact.USER, "users"), contacts_incremental(Contact.USER, "users", "list_users")),
     "leads": (contacts_full(Contact.LEAD, "leads"), contacts_incremental(Contact.LEAD, "leads", "list_leads")),
     "conversations": (conversations_full, conversations_incremental),

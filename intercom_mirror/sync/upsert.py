@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from django.db import connection, models
+from django.db import connection, models, transaction
 
-from intercom_mirror.models import MirrorModel
+from intercom_mirror.models import MirrorModel, json_text
 
 # Keep IN (...) lists under SQLite's variable limit (999 on old builds).
 BATCH = 500
@@ -52,11 +51,14 @@ def upsert(
     *,
     update_fields: Sequence[str] | None = None,
     force: bool = False,
+    undelete_before: datetime | None = None,
 ) -> UpsertResult:
     """Write rows built by `from_payload`: insert new ones, update changed ones, mark all as seen.
 
     `force` rewrites rows even when their payload is unchanged (an explicit resync
-    repairs typed columns that drifted from the raw JSON).
+    repairs typed columns that drifted from the raw JSON). With `undelete_before`,
+    a row flagged deleted at or after that moment is left alone: a sync page read
+    before a delete webhook must not bring the record back.
     """
     result = UpsertResult()
     # One row per id, the last winning: pages can overlap, and PostgreSQL refuses to
@@ -72,6 +74,9 @@ def upsert(
     for row in rows:
         row.synced_at, row.deleted_at = now, None
         known = existing.get(row.intercom_id)
+        if known is not None and undelete_before and known[1] is not None and known[1] >= undelete_before:
+            result.unchanged += 1
+            continue
         if known is None:
             result.created += 1
             result.fresh.add(row.intercom_id)
@@ -159,7 +164,7 @@ def column_converter(field: models.Field) -> Callable[[Any], Any]:
     """Return a fast value → database value function for one column."""
     if isinstance(field, models.JSONField):
         if connection.vendor == "sqlite":
-            return lambda value: None if value is None else orjson.dumps(value, default=str).decode()
+            return lambda value: None if value is None else json_text(value)
         return lambda value: None if value is None else connection.ops.adapt_json_value(value, field.encoder)
     if isinstance(field, models.DateTimeField):
         if connection.vendor == "sqlite" and str(connection.timezone) == "UTC":
@@ -216,25 +221,37 @@ def replace_links(relation: models.ManyToManyField, links: dict[int, list[int]],
     """
     if not links:
         return
+    with transaction.atomic():
+        relink(relation, links, set(fresh))
+
+
+def relink(relation: models.ManyToManyField, links: dict[int, list[int]], fresh: set[int]) -> None:
     through = relation.remote_field.through
     owner_col = relation.m2m_field_name() + "_id"
     target_col = relation.m2m_reverse_field_name() + "_id"
-    fresh = set(fresh)
     old_owners = [owner for owner in links if owner not in fresh]
+    owners = relation.model._default_manager
     for start in range(0, len(old_owners), BATCH):
-        through.objects.filter(**{f"{owner_col}__in": old_owners[start : start + BATCH]}).delete()
+        batch = old_owners[start : start + BATCH]
+        # A webhook and a sync may relink the same row at once: the row lock makes
+        # the second wait for the first (PostgreSQL; SQLite locks the whole database).
+        list(owners.select_for_update().filter(pk__in=batch).values_list("pk", flat=True))
+        through.objects.filter(**{f"{owner_col}__in": batch}).delete()
     pairs = [(owner, target) for owner, targets in links.items() for target in dict.fromkeys(targets)]
     if not pairs:
         return
     quote = connection.ops.quote_name
     insert = f"INSERT INTO {quote(through._meta.db_table)} ({quote(owner_col)}, {quote(target_col)}) "
     if connection.vendor == "postgresql":
-        owners, targets = zip(*pairs, strict=True)
+        owner_ids, target_ids = zip(*pairs, strict=True)
         with server_bound_cursor() as cursor:
-            cursor.execute(insert + "SELECT * FROM unnest(%b::bigint[], %b::bigint[])", [list(owners), list(targets)])
+            cursor.execute(
+                insert + "SELECT * FROM unnest(%b::bigint[], %b::bigint[]) ON CONFLICT DO NOTHING",
+                [list(owner_ids), list(target_ids)],
+            )
     else:
         with connection.cursor() as cursor:
-            cursor.executemany(insert + "VALUES (%s, %s)", pairs)
+            cursor.executemany(insert + "VALUES (%s, %s) ON CONFLICT DO NOTHING", pairs)
 
 
 def server_bound_cursor():
