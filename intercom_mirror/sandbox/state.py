@@ -943,16 +943,25 @@ class Workspace:
     # ----------------------------------------------------------------- leads
 
     def get_lead(self, lead_id: str) -> Contact:
-        c = self.leads.get(lead_id)
-        if c is None:
-            raise not_found("Contact")
-        return c
+        return self._get_anon(self.leads, lead_id, "Contact")
 
     def find_lead(self, user_id: str) -> Contact:
+        return self._find_anon(self.leads, user_id, "Contact")
+
+    @staticmethod
+    def _get_anon(store: dict[str, Contact], contact_id: str, label: str) -> Contact:
+        """Return a lead or visitor by Intercom id, or raise the API's 404."""
+        c = store.get(contact_id)
+        if c is None:
+            raise not_found(label)
+        return c
+
+    def _find_anon(self, store: dict[str, Contact], user_id: str, label: str) -> Contact:
+        """Return a lead or visitor by its generated user_id, or raise the API's 404."""
         cid = self.anon_ids.get(user_id)
-        if cid is None or cid not in self.leads:
-            raise not_found("Contact")
-        return self.leads[cid]
+        if cid is None or cid not in store:
+            raise not_found(label)
+        return store[cid]
 
     def upsert_lead(self, body: Any, lead_id: str | None = None) -> Contact:
         """Create a lead, or update the one named by `id`/`user_id` (`POST /contacts`, `PUT /contacts/{id}`)."""
@@ -1082,16 +1091,10 @@ class Workspace:
     # ----------------------------------------------------------------- visitors
 
     def get_visitor(self, visitor_id: str) -> Contact:
-        c = self.visitors.get(visitor_id)
-        if c is None:
-            raise not_found("Visitor")
-        return c
+        return self._get_anon(self.visitors, visitor_id, "Visitor")
 
     def find_visitor(self, user_id: str) -> Contact:
-        cid = self.anon_ids.get(user_id)
-        if cid is None or cid not in self.visitors:
-            raise not_found("Visitor")
-        return self.visitors[cid]
+        return self._find_anon(self.visitors, user_id, "Visitor")
 
     def _visitor_from(self, ident: dict[str, Any], visitor_id: str | None = None) -> Contact:
         if visitor_id or ident.get("id"):
