@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intercom_mirror.sandbox import SandboxApp, SandboxError, Workspace
-from intercom_mirror.sandbox.testing import FakeClock, make_client
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
+from intercom_mirror.sandbox.testing import make_client
 
 
 @pytest.fixture

@@ -2,26 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from intercom_mirror.sandbox.testing import FakeClock, make_app, make_client
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock):
-    return make_app(clock)
-
-
-@pytest.fixture
-def client(app):
-    with make_client(app) as c:
-        yield c
-
 
 def code(response):
     return response.json()["errors"][0]["code"]

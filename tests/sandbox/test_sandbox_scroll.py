@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from intercom_mirror.sandbox.testing import FakeClock, make_app, make_client
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
+from intercom_mirror.sandbox.testing import make_app
 
 
 @pytest.fixture
 def app(clock):
     return make_app(clock, users=250, leads=130, companies=40, conversations=2)
-
-
-@pytest.fixture
-def client(app):
-    with make_client(app) as c:
-        yield c
 
 
 def scroll_all(client, path, key):

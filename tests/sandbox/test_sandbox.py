@@ -8,23 +8,7 @@ import httpx
 import pytest
 
 from intercom_mirror.sandbox import SandboxApp, generate_workspace, serve_in_thread
-from intercom_mirror.sandbox.testing import FakeClock, make_app, make_client
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock):
-    return make_app(clock)
-
-
-@pytest.fixture
-def client(app):
-    with make_client(app) as c:
-        yield c
+from intercom_mirror.sandbox.testing import make_app, make_client
 
 
 def assert_error(response, status, code):

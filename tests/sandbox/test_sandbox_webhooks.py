@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from intercom_mirror.sandbox.testing import FakeClock, make_app, make_client
+from intercom_mirror.sandbox.testing import FakeClock, make_app
 
 SECRET = "whsec_test_secret"
 
@@ -23,12 +23,6 @@ def app(deliveries):
     app = make_app(FakeClock(), webhook_url="https://hooks.example.com/intercom", webhook_secret=SECRET)
     app.webhook_sender = lambda url, body, headers: deliveries.append((url, body, headers))
     return app
-
-
-@pytest.fixture
-def client(app):
-    with make_client(app) as c:
-        yield c
 
 
 def topics(deliveries):

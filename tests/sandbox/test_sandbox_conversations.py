@@ -8,22 +8,6 @@ from intercom_mirror.sandbox.testing import FakeClock, make_app, make_client
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock):
-    return make_app(clock)
-
-
-@pytest.fixture
-def client(app):
-    with make_client(app) as c:
-        yield c
-
-
-@pytest.fixture
 def admin_id(app):
     # The generator puts the fifth admin in away mode; use the first, who is present.
     return next(iter(app.workspace.admins))
