@@ -35,7 +35,15 @@ from intercom_mirror.models import (
 )
 from intercom_mirror.sync.engine import SyncContext
 from intercom_mirror.sync.pipeline import fetch_all, prefetch
-from intercom_mirror.sync.upsert import BATCH, UpsertResult, dedupe, ensure_refs, replace_links, upsert
+from intercom_mirror.sync.upsert import (
+    BATCH,
+    UpsertResult,
+    dedupe,
+    ensure_refs,
+    replace_links,
+    update_columns,
+    upsert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -187,17 +195,6 @@ def store_conversation_details(
     pks = dict(
         Conversation.objects.filter(intercom_id__in=[r.intercom_id for r in rows]).values_list("intercom_id", "pk")
     )
-    # Written even when the conversation itself is unchanged (a webhook may have
-    # brought it first): these say which history the mirror holds.
-    Conversation.objects.bulk_update(
-        [
-            Conversation(pk=pks[r.intercom_id], parts_total=r.parts_total, parts_fetched_for=r.parts_fetched_for)
-            for r in rows
-            if r.intercom_id in pks
-        ],
-        ["parts_total", "parts_fetched_for"],
-        batch_size=BATCH,
-    )
     part_rows = [
         ConversationPart.from_payload(part, conversation_id=pks[str(d["id"])])
         for d in details
@@ -205,7 +202,20 @@ def store_conversation_details(
     ]
     upsert(ConversationPart, part_rows, now, force=force)
     link_conversation_tags(details, result.written)
-    return result, count_parts(pks.values())
+    # Written even when the conversation itself is unchanged (a webhook may have
+    # brought it first): these say which history the mirror holds.
+    synced = parts_held(pks.values())
+    bookkeeping = {
+        pks[r.intercom_id]: {
+            "parts_total": r.parts_total,
+            "parts_fetched_for": r.parts_fetched_for,
+            "parts_synced": synced.get(pks[r.intercom_id], 0),
+        }
+        for r in rows
+        if r.intercom_id in pks
+    }
+    update_columns(Conversation, bookkeeping, ["parts_total", "parts_fetched_for", "parts_synced"])
+    return result, sum(max(v["parts_total"] - v["parts_synced"], 0) for v in bookkeeping.values())
 
 
 def store_conversation_items(
@@ -233,23 +243,19 @@ def store_conversation_items(
             for part in unwrap(i.get("conversation_parts"), "conversation_parts")
         ]
         upsert(ConversationPart, parts, now)
-        count_parts(pks.values())
+        held = parts_held(pks.values())
+        update_columns(Conversation, {pk: {"parts_synced": held.get(pk, 0)} for pk in pks.values()}, ["parts_synced"])
     return result
 
 
-def count_parts(conversation_pks) -> int:
-    """Store how many parts each conversation holds; return the total shortfall against Intercom."""
-    counts = dict(
+def parts_held(conversation_pks) -> dict[int, int]:
+    """Return how many parts the mirror holds for each conversation."""
+    return dict(
         ConversationPart.objects.filter(conversation_id__in=list(conversation_pks))
         .values("conversation_id")
         .annotate(n=Count("id"))
         .values_list("conversation_id", "n")
     )
-    conversations = list(Conversation.objects.filter(pk__in=list(conversation_pks)).only("pk", "parts_total"))
-    for conversation in conversations:
-        conversation.parts_synced = counts.get(conversation.pk, 0)
-    Conversation.objects.bulk_update(conversations, ["parts_synced"], batch_size=BATCH)
-    return sum(c.parts_drift for c in conversations)
 
 
 def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) -> None:
