@@ -252,7 +252,8 @@ def replace_links(relation: models.ManyToManyField, links: dict[int, list[int]],
     """
     if not links:
         return
-    with transaction.atomic():
+    # Inside the page's transaction when there is one (no savepoint per relation).
+    with transaction.atomic(savepoint=False):
         relink(relation, links, set(fresh))
 
 
