@@ -1,8 +1,9 @@
 """Sync benchmark: the mirror against the sandbox over real HTTP on loopback.
 
-    python bench/sync.py --contacts 20000 --conversations 2000 [--changes 50]
+    python bench/sync.py --contacts 20000 --conversations 2000 [--changes 50] [--rate-limit 0]
 
-Starts the sandbox as its own process (so its memory is not counted), then runs,
+Starts the sandbox as its own process (so its memory is not counted) with Intercom's default rate
+limit (166 requests / 10 s; --rate-limit 0 lifts it, which makes it a CPU test), then runs,
 each in a fresh child process on a fresh SQLite database:
   1. fetch-only: the client reads exactly the pages a full sync reads, with the
      same read-ahead and parallel detail fetches, and writes nothing;
@@ -198,7 +199,10 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=2_000)
     parser.add_argument("--changes", type=int, default=50, help="k: changes per resource before the incremental pass")
     parser.add_argument(
-        "--rate-limit", type=int, default=0, help="sandbox requests per 10 s (0: unlimited; Intercom: 166)"
+        "--rate-limit",
+        type=int,
+        default=166,
+        help="sandbox requests per 10 s: Intercom's default (166) unless set; 0 removes the limit (a CPU stress test)",
     )
     parser.add_argument("--phase", choices=["fetch", "full", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
