@@ -390,6 +390,8 @@ class IntercomClient:
         # The sync reads ahead on a second thread and fetches details on a few more;
         # the counter must not lose increments (SyncRun.api_requests comes from it).
         self._count_lock = threading.Lock()
+        self._budget_lock = threading.Lock()
+        self._in_flight = 0
         # Seconds the API's clock (its Date header) is ahead of ours; 0 until known.
         self.server_offset = 0.0
         self._token = token
@@ -470,6 +472,7 @@ class IntercomClient:
             try:
                 response = self._http.request(method, path, params=query or None, json=json)
             except httpx.TransportError as exc:
+                self._landed()
                 if not isinstance(exc, PRE_SEND_ERRORS):
                     self._count_request()
                 logger.debug("%s %s failed: %s", method, self._log_path(path), exc.__class__.__name__)
@@ -481,8 +484,7 @@ class IntercomClient:
 
             self._count_request()
             logger.debug("%s %s -> %s", method, self._log_path(path), response.status_code)
-            self._read_rate_limit(response.headers)
-            self._read_server_clock(response.headers)
+            self._landed(response.headers)
             status = response.status_code
             if status == 429 and not last:
                 self._wait_for_reset(attempt, method, path)
@@ -494,15 +496,31 @@ class IntercomClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait_for_budget(self) -> None:
-        """Sleep until the window resets when the budget is down to the reserve (§5)."""
-        rl = self.rate_limit
-        if rl.remaining is None or rl.reset_at is None or rl.remaining > self.reserve:
-            return
-        delay = rl.reset_at + self.RESET_MARGIN - self.clock()
-        if delay > 0:
-            delay = min(delay, self.MAX_RATE_WAIT)
-            logger.info("Rate-limit budget at %s (reserve %s): sleeping %.1fs", rl.remaining, self.reserve, delay)
-            self.sleep(delay)
+        """Sleep until the window resets when the budget is down to the reserve (§5), then claim one unit.
+
+        Requests already sent but not yet answered count against the budget too: the
+        sync sends several at once, and the last header seen does not know about them.
+        """
+        with self._budget_lock:
+            rl = self.rate_limit
+            if rl.remaining is not None and rl.reset_at is not None and rl.remaining - self._in_flight <= self.reserve:
+                delay = rl.reset_at + self.RESET_MARGIN - self.clock()
+                if delay > 0:
+                    delay = min(delay, self.MAX_RATE_WAIT)
+                    logger.info(
+                        "Rate-limit budget at %s (reserve %s): sleeping %.1fs", rl.remaining, self.reserve, delay
+                    )
+                    self.sleep(delay)  # holding the lock: the other senders would wait just the same
+                    self.rate_limit = RateLimit(limit=rl.limit, remaining=None, reset_at=None)
+            self._in_flight += 1
+
+    def _landed(self, headers: httpx.Headers | None = None) -> None:
+        """Record that a request came back (or failed) and what it says about the budget and the clock."""
+        with self._budget_lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is not None:
+                self._read_rate_limit(headers)
+                self._read_server_clock(headers)
 
     def _wait_for_reset(self, attempt: int, method: str, path: str) -> None:
         """Sleep after a 429: until X-RateLimit-Reset if it is known, else a backoff."""

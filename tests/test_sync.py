@@ -266,3 +266,13 @@ def test_it_rereads_companies_whole_only_when_due(sandbox, settings):
     run = sync.sync("companies", client=sandbox.client, sleep=sandbox.clock.sleep)
     assert run.status == "ok" and run.api_requests >= 2 and run.fetched > 0
     assert SyncState.objects.get(resource="companies").last_full_at > timezone.now() - timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_it_provokes_no_429_while_fetching_details_in_parallel():
+    sb = make_sandbox(users=10, leads=2, conversations=120, rate_limit=20)
+    sync.sync_all(full=True, client=sb.client, sleep=sb.clock.sleep, only=["admins", "teams"])
+    run = sync.sync("conversations", full=True, client=sb.client, sleep=sb.clock.sleep)
+    assert run.status == "ok", run.errors
+    # Two list pages and one detail per conversation: a refused (429) request would be sent again.
+    assert run.api_requests == 2 + 120
