@@ -392,6 +392,7 @@ class IntercomClient:
         self._count_lock = threading.Lock()
         self._budget_lock = threading.Lock()
         self._in_flight = 0
+        self._spent_window: int | None = None  # X-RateLimit-Reset of the last window waited out
         # Seconds the API's clock (its Date header) is ahead of ours; 0 until known.
         self.server_offset = 0.0
         self._token = token
@@ -511,6 +512,7 @@ class IntercomClient:
                         "Rate-limit budget at %s (reserve %s): sleeping %.1fs", rl.remaining, self.reserve, delay
                     )
                     self.sleep(delay)  # holding the lock: the other senders would wait just the same
+                    self._spent_window = rl.reset_at
                     self.rate_limit = RateLimit(limit=rl.limit, remaining=None, reset_at=None)
             self._in_flight += 1
 
@@ -564,6 +566,11 @@ class IntercomClient:
         remaining = _header_number(headers, "X-RateLimit-Remaining")
         reset_at = _header_number(headers, "X-RateLimit-Reset")
         rl = self.rate_limit
+        if reset_at is not None and self._spent_window is not None and reset_at <= self._spent_window:
+            return  # a late answer from a window this client already waited out
+        if remaining is not None and reset_at is not None and reset_at == rl.reset_at and rl.remaining is not None:
+            # Answers to concurrent requests can arrive out of order: the lowest figure is the latest.
+            remaining = min(remaining, rl.remaining)
         if remaining is None and reset_at is not None and reset_at != rl.reset_at:
             self.rate_limit = RateLimit(limit=limit or rl.limit, remaining=None, reset_at=reset_at)
             return
