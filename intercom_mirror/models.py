@@ -67,10 +67,6 @@ def from_unix(value: Any) -> datetime | None:
         return None
 
 
-def to_unix(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value else None
-
-
 def ref_id(ref: Any) -> str:
     """Return the id of a `{type, id}` reference, or "" for null ids and missing refs."""
     if isinstance(ref, dict) and ref.get("id") not in (None, ""):
@@ -299,11 +295,6 @@ class Company(MirrorModel):
             "custom_attributes": payload.get("custom_attributes") or {},
         }
 
-    @staticmethod
-    def is_full_payload(payload: dict[str, Any]) -> bool:
-        """Return True for a whole company object, False for the short form nested in a user."""
-        return "updated_at" in payload and "created_at" in payload
-
 
 class Contact(MirrorModel):
     """A user or a lead: one table, because a conversation's customer can be either."""
@@ -429,10 +420,6 @@ class Conversation(MirrorModel):
     def parts_drift(self) -> int:
         """Return how many parts Intercom has that the mirror could not fetch."""
         return max(self.parts_total - self.parts_synced, 0)
-
-    def needs_parts(self) -> bool:
-        """Return True when the parts on file are older than the conversation itself."""
-        return self.parts_fetched_for is None or self.parts_fetched_for != self.updated_at
 
     @classmethod
     def fields_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:

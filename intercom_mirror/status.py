@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 
 from intercom_mirror.models import Company, Contact, Conversation, SyncRun
 from intercom_mirror.sync.resources import RESOURCES
@@ -46,10 +47,8 @@ def mirror_status() -> MirrorStatus:
 
 
 def latest_runs() -> list[SyncRun]:
-    """Return the most recent run of each resource that has run, in sync order."""
-    latest: dict[str, SyncRun] = {}
-    for resource in RESOURCES:
-        run = SyncRun.objects.filter(resource=resource).exclude(status=SyncRun.SKIPPED).first()
-        if run:
-            latest[resource] = run
-    return list(latest.values())
+    """Return the most recent run of each resource that has run, in sync order (one query)."""
+    newest_first = Window(RowNumber(), partition_by=[F("resource")], order_by=F("started_at").desc())
+    runs = SyncRun.objects.exclude(status=SyncRun.SKIPPED).annotate(rank=newest_first).filter(rank=1)
+    by_resource = {run.resource: run for run in runs}
+    return [by_resource[r] for r in RESOURCES if r in by_resource]

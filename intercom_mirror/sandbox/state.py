@@ -124,6 +124,14 @@ def not_found(what: str = "Resource", field: str | None = None) -> SandboxError:
     return SandboxError(404, "not_found", f"{what} Not Found", field)
 
 
+def lookup(store: dict[str, Any], key: str, missing: str | SandboxError) -> Any:
+    """Return store[key], or raise the API's 404: `missing` names the object, or is the error itself."""
+    found = store.get(key)
+    if found is None:
+        raise not_found(missing) if isinstance(missing, str) else missing
+    return found
+
+
 def missing(name: str) -> SandboxError:
     """Return the 400 for a missing required parameter."""
     return SandboxError(400, "parameter_not_found", f"Please provide the following parameters: {name}", name)
@@ -559,10 +567,7 @@ class Workspace:
         return found
 
     def get_user(self, user_id: str) -> Contact:
-        c = self.users.get(user_id)
-        if c is None:
-            raise not_found("User")
-        return c
+        return lookup(self.users, user_id, "User")
 
     def find_user(self, user_id: str) -> Contact:
         """Return the user with this (customer-side) user_id."""
@@ -943,18 +948,10 @@ class Workspace:
     # ----------------------------------------------------------------- leads
 
     def get_lead(self, lead_id: str) -> Contact:
-        return self._get_anon(self.leads, lead_id, "Contact")
+        return lookup(self.leads, lead_id, "Contact")
 
     def find_lead(self, user_id: str) -> Contact:
         return self._find_anon(self.leads, user_id, "Contact")
-
-    @staticmethod
-    def _get_anon(store: dict[str, Contact], contact_id: str, label: str) -> Contact:
-        """Return a lead or visitor by Intercom id, or raise the API's 404."""
-        c = store.get(contact_id)
-        if c is None:
-            raise not_found(label)
-        return c
 
     def _find_anon(self, store: dict[str, Contact], user_id: str, label: str) -> Contact:
         """Return a lead or visitor by its generated user_id, or raise the API's 404."""
@@ -1091,7 +1088,7 @@ class Workspace:
     # ----------------------------------------------------------------- visitors
 
     def get_visitor(self, visitor_id: str) -> Contact:
-        return self._get_anon(self.visitors, visitor_id, "Visitor")
+        return lookup(self.visitors, visitor_id, "Visitor")
 
     def find_visitor(self, user_id: str) -> Contact:
         return self._find_anon(self.visitors, user_id, "Visitor")
@@ -1206,10 +1203,7 @@ class Workspace:
         self.touch(co)
 
     def get_company(self, company_id: str) -> Company:
-        co = self.companies.get(company_id)
-        if co is None:
-            raise SandboxError(404, "company_not_found", "Company Not Found")
-        return co
+        return lookup(self.companies, company_id, SandboxError(404, "company_not_found", "Company Not Found"))
 
     def find_company(self, company_id: str | None = None, name: str | None = None) -> Company:
         """Return the company with this company_id, or the first one with this name."""
@@ -1269,10 +1263,7 @@ class Workspace:
     # ----------------------------------------------------------------- tags and segments
 
     def get_tag(self, tag_id: str) -> Tag:
-        t = self.tags.get(str(tag_id))
-        if t is None:
-            raise not_found("Tag")
-        return t
+        return lookup(self.tags, str(tag_id), "Tag")
 
     def save_tag(self, body: Any) -> Tag:
         """Handle every form of `POST /tags`: create, rename, tag and untag users/leads or companies."""
@@ -1392,10 +1383,7 @@ class Workspace:
         self.changed()
 
     def get_segment(self, segment_id: str) -> Segment:
-        s = self.segments.get(segment_id)
-        if s is None:
-            raise not_found("Segment")
-        return s
+        return lookup(self.segments, segment_id, "Segment")
 
     def list_segments(self, company: bool = False) -> list[Segment]:
         return [s for s in self.segments.values() if (s.person_type == "company") == company]
@@ -1432,10 +1420,7 @@ class Workspace:
         return note
 
     def get_note(self, note_id: str) -> Note:
-        n = self.notes.get(note_id)
-        if n is None:
-            raise not_found("Note")
-        return n
+        return lookup(self.notes, note_id, "Note")
 
     def list_notes(self, contact: Contact) -> list[Note]:
         """Return the contact's notes, newest first."""
@@ -1530,16 +1515,11 @@ class Workspace:
             team.admin_ids.append(admin.id)
 
     def get_admin(self, admin_id: str) -> Admin:
-        a = self.admins.get(str(admin_id))
-        if a is None:
-            raise SandboxError(404, "admin_not_found", "Admin for admin_id not found", "admin_id")
-        return a
+        missing = SandboxError(404, "admin_not_found", "Admin for admin_id not found", "admin_id")
+        return lookup(self.admins, str(admin_id), missing)
 
     def get_team(self, team_id: str) -> Team:
-        t = self.teams.get(str(team_id))
-        if t is None:
-            raise SandboxError(404, "team_not_found", "Team not found")
-        return t
+        return lookup(self.teams, str(team_id), SandboxError(404, "team_not_found", "Team not found"))
 
     def set_away(self, admin_id: str, body: Any) -> Admin:
         """Switch an admin's away mode (`PUT /admins/{id}/away`)."""
@@ -1614,10 +1594,7 @@ class Workspace:
 
     def get_conversation(self, conversation_id: str) -> Conversation:
         self.wake_snoozed()
-        conv = self.conversations.get(conversation_id)
-        if conv is None:
-            raise not_found("Conversation")
-        return conv
+        return lookup(self.conversations, conversation_id, "Conversation")
 
     def wake_snoozed(self) -> None:
         """Reopen conversations whose snooze has run out, as Intercom's timer does."""
@@ -2007,10 +1984,7 @@ class Workspace:
         return sub
 
     def get_subscription(self, subscription_id: str) -> Subscription:
-        sub = self.subscriptions.get(subscription_id)
-        if sub is None:
-            raise not_found("Subscription")
-        return sub
+        return lookup(self.subscriptions, subscription_id, "Subscription")
 
     def delete_subscription(self, subscription_id: str) -> Subscription:
         return self.subscriptions.pop(self.get_subscription(subscription_id).id)
