@@ -114,6 +114,10 @@ class MirrorModel(models.Model):
     # sync writes it, and each index costs every one of those writes.
     synced_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Which kind of answer the stored version came from (see sync/apply.py's precedence
+    # table): at an equal `updated_at`, a direct read outranks a list item, which
+    # outranks a webhook item.
+    source = models.PositiveSmallIntegerField(default=0)
 
     objects = MirrorQuerySet.as_manager()
 
@@ -327,6 +331,9 @@ class Contact(MirrorModel):
         "self", to_field="intercom_id", db_constraint=False, db_index=False, null=True, blank=True,
         on_delete=models.DO_NOTHING, related_name="merged_leads",
     )  # fmt: skip
+    # When this contact's notes were last read from the API (the notes pass's
+    # per-contact marker: a pass resumed after a crash skips contacts already read).
+    notes_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -525,8 +532,16 @@ class SyncState(models.Model):
     resource = models.CharField(max_length=32, unique=True)
     watermark = models.DateTimeField(null=True, blank=True, help_text="Everything updated before this is mirrored.")
     last_full_at = models.DateTimeField(null=True, blank=True)
+    # When the full pass in progress began (cleared when it completes): a pass resumed
+    # after a crash skips the records it already did since then.
+    full_pass_started_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Who holds the lock, so that a dead holder can be recognised and operators told.
+    locked_host = models.CharField(max_length=255, blank=True)
+    locked_pid = models.IntegerField(null=True, blank=True)
+    locked_since = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.resource
@@ -554,6 +569,10 @@ class SyncRun(models.Model):
     api_requests = models.IntegerField(default=0)
     drift = models.IntegerField(default=0, help_text="Conversation parts Intercom has but did not return.")
     errors = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="Informational messages about the run (not errors).")
+    took_over_from = models.CharField(
+        max_length=255, blank=True, help_text="The crashed holder whose lock this run took over."
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -580,8 +599,12 @@ class WebhookDelivery(models.Model):
     notification_id = models.CharField(max_length=128, unique=True)
     topic = models.CharField(max_length=64, db_index=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    outcome = models.CharField(max_length=32, blank=True)
-    payload = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=255, blank=True)
+    status_code = models.PositiveSmallIntegerField(default=200)
+    # Intercom's own timestamp of the notification (`created_at`), for the replay window.
+    created_at = models.DateTimeField(null=True, blank=True)
+    # The body, kept for audit until WEBHOOK_MAX_AGE_HOURS, then pruned (it holds personal data).
+    payload = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
