@@ -1,19 +1,45 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.models import AbstractUser, Group
+from django.core.management.base import BaseCommand, CommandError
+
+SUPPORT_STAFF = "Support staff"
+
+
+def make_demo_user(username: str, password: str) -> tuple[AbstractUser, Group | None]:
+    """Create or reset a staff, non-superuser login in the "Support staff" group (when that group exists)."""
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.is_staff, user.is_superuser, user.is_active = True, False, True
+    user.set_password(password)
+    user.save()
+    group = Group.objects.filter(name=SUPPORT_STAFF).first()
+    if group:
+        user.groups.add(group)
+    return user, group
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the demo staff login and print it."
+    help = "Create (or reset) the demo staff login and print it. Runs only with DEBUG on, or with the flag below."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default="demo-password")
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="create the login even though DEBUG is off (a staging copy, say)",
+        )
 
-    def handle(self, *args, username: str, password: str, **options) -> None:
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        self.stdout.write(f"Demo login: {username} / {password}")
+    def handle(self, *args, username: str, password: str, not_production: bool, **options) -> None:
+        # The password is public (README, demo output): such a login must never appear on a real deployment.
+        if not (settings.DEBUG or not_production):
+            raise CommandError(
+                "demo_login creates a staff login with a known password, so it refuses to run with DEBUG off. "
+                "Run it with DJANGO_DEBUG=true, or pass --i-know-this-is-not-production if this is not production."
+            )
+        _, group = make_demo_user(username, password)
+        where = f'group "{group.name}"' if group else f'no "{SUPPORT_STAFF}" group yet'
+        self.stdout.write(f"Demo login: {username} / {password}  (staff, not superuser; {where})")
