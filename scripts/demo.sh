@@ -2,12 +2,20 @@
 # `make demo`: the whole product offline. Starts the sandbox (a generated Intercom
 # workspace), mirrors it, runs the django-q2 cluster and serves the app on :8000.
 # Ctrl-C stops everything this script started.
+# Every run generates a new workspace, so every run starts from a new demo database (db.sqlite3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
-export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
-export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-demo-only-secret-key}"
+# The demo is self-contained: it ignores .env and any configured database, broker or secret files, so it can never
+# write sandbox data into a real mirror. DEBUG on: runserver speaks plain HTTP, and demo_login needs it.
+export DJANGO_ENV_FILE=/dev/null
+export DJANGO_DEBUG=true
+export DJANGO_SECRET_KEY="demo-only-secret-key"
+DEMO_DB="db.sqlite3"
+export DATABASE_URL="sqlite:///${PWD}/${DEMO_DB}"
+export REDIS_URL=""
+unset DJANGO_SECRET_KEY_FILE INTERCOM_ACCESS_TOKEN_FILE INTERCOM_CLIENT_SECRET_FILE
 SANDBOX_PORT="${SANDBOX_PORT:-8765}"
 APP_PORT="${APP_PORT:-8000}"
 export INTERCOM_ACCESS_TOKEN="${DEMO_TOKEN:-sandbox-demo-token}"
@@ -25,6 +33,11 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# A database left by an earlier run holds records this run's workspace never had: start afresh.
+if [ -e "$DEMO_DB" ]; then
+  echo "Removing the previous demo database ($DEMO_DB): the mirror starts empty for the new sandbox workspace."
+fi
+rm -f "$DEMO_DB" "$DEMO_DB-wal" "$DEMO_DB-shm"
 $PY manage.py migrate --noinput -v 0
 $PY manage.py demo_login
 
