@@ -926,6 +926,24 @@ def subscriptions_errors(app: SandboxApp, req: Request, id: str) -> dict[str, An
     return {"type": "notification_event.list", "notifications": []}
 
 
+# --------------------------------------------------------------------- handlers: bulk jobs
+
+
+def bulk_submit(app: SandboxApp, req: Request, kind: str) -> Response:
+    """`POST /bulk/users|events`: 202 with the job (python-intercom's `submit_bulk_job` reads it)."""
+    ws = app.workspace
+    job = ws.submit_bulk("user" if kind == "users" else "event", req.body)
+    return Response(202, ws.render_job(job, req.base_url))
+
+
+def jobs_get(app: SandboxApp, req: Request, id: str) -> dict[str, Any]:
+    return app.workspace.render_job(app.workspace.get_job(id), req.base_url)
+
+
+def jobs_errors(app: SandboxApp, req: Request, id: str) -> dict[str, Any]:
+    return app.workspace.render_job_errors(app.workspace.get_job(id))
+
+
 # --------------------------------------------------------------------- routes
 
 SCROLL_KINDS: dict[str, tuple[Callable[[Workspace], dict[str, Any]], str, str, Callable[[Workspace, Any], Any]]] = {
@@ -1004,6 +1022,9 @@ _ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", f"/subscriptions/{ID}/ping", subscriptions_ping),
     ("GET", f"/subscriptions/{ID}/sent", subscriptions_sent),
     ("GET", f"/subscriptions/{ID}/errors?", subscriptions_errors),
+    ("POST", "/bulk/(?P<kind>users|events)", bulk_submit),
+    ("GET", f"/jobs/{ID}", jobs_get),
+    ("GET", f"/jobs/{ID}/error", jobs_errors),
 ]
 # Every path also matches with a trailing slash: the SDK posts creates to `/users/`, `/tags/`, ….
 ROUTES = [(method, re.compile(f"^{path}/?$"), handler) for method, path, handler in _ROUTES]

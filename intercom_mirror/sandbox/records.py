@@ -235,6 +235,18 @@ class Subscription:
 
 
 @dataclass(slots=True, eq=False)
+class Job:
+    """A bulk API job: one task per submission, and the items that failed."""
+
+    id: str
+    created_at: int
+    updated_at: int
+    closing_at: int
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
 class DataAttribute:
     name: str
     model: str  # "customer" or "company"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..records import EMPTY
 from .admins import AdminsMixin
 from .base import SandboxError, WorkspaceBase, flag, invalid, lookup, missing, not_found
+from .bulk import BulkMixin
 from .companies import CompaniesMixin
 from .contacts import ContactsMixin
 from .conversations import ConversationsMixin
@@ -48,6 +49,7 @@ class Workspace(
     MessagesMixin,
     DataAttributesMixin,
     SubscriptionsMixin,
+    BulkMixin,
     WorkspaceBase,
 ):
     """One Intercom app's data, held in memory, with the v1 API's rules as methods."""

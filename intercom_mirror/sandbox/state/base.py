@@ -15,6 +15,7 @@ from ..records import (
     Conversation,
     DataAttribute,
     Event,
+    Job,
     Note,
     Segment,
     Subscription,
@@ -124,6 +125,7 @@ class WorkspaceBase:
         self.notes: dict[str, Note] = {}
         self.conversations: dict[str, Conversation] = {}
         self.subscriptions: dict[str, Subscription] = {}
+        self.jobs: dict[str, Job] = {}
         self.data_attributes: dict[tuple[str, str], DataAttribute] = {}
         self.activity_logs: list[dict[str, Any]] = []
         self.events_by_contact: dict[str, list[Event]] = {}
@@ -135,6 +137,7 @@ class WorkspaceBase:
         self.company_ids: dict[str, str] = {}
         self.tag_names: dict[str, str] = {}
         self.outbox: deque[tuple[str, dict[str, Any], str | None]] = deque(maxlen=5000)
+        self.muted: frozenset[str] = frozenset()  # topics not emitted for now (bulk writes)
         self._counters: Counter[str] = Counter()
         self._hex_seq = 0
         self._machine = f"{uuid.uuid5(uuid.NAMESPACE_DNS, app_id).int % 16**8:08x}"
@@ -170,7 +173,8 @@ class WorkspaceBase:
 
     def emit(self, topic: str, item: dict[str, Any], only: str | None = None) -> None:
         """Queue a webhook topic with its item; `only` limits delivery to one subscription (pings)."""
-        self.outbox.append((topic, item, only))
+        if topic not in self.muted:
+            self.outbox.append((topic, item, only))
 
     def drain_outbox(self) -> list[tuple[str, dict[str, Any], str | None]]:
         """Return and forget the queued webhook topics."""

@@ -128,7 +128,8 @@ class ConversationsMixin(WorkspaceBase):
         if kind == "user":
             found = self._for_customer(found, filters)
         elif kind == "admin":
-            found = self._for_admin(found, filters.get("admin_id"))
+            # python-intercom's find_all(type='admin', id=…) names the admin `id`; the docs say `admin_id`.
+            found = self._for_admin(found, filters.get("admin_id") or filters.get("id"))
         elif kind:
             raise invalid("type", "type must be user or admin")
         if filters.get("open") not in (None, ""):

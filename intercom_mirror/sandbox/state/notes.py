@@ -31,7 +31,7 @@ class NotesMixin(WorkspaceBase):
         text = body.get("body")
         if not isinstance(text, str) or not text.strip():
             raise missing("body")
-        contact = self.resolve_customer(as_object(body.get("user"), "user"))
+        contact = self.resolve_customer(self._note_subject(body))
         author = self.get_admin(str(body["admin_id"])) if body.get("admin_id") else self.me()
         note = Note(
             id=self.next_id("note"),
@@ -42,6 +42,12 @@ class NotesMixin(WorkspaceBase):
         )
         self.notes[note.id] = note
         return note
+
+    def _note_subject(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Return who the note is about: the docs nest `user: {…}`, python-intercom sends `email`/`user_id`/`id` flat."""
+        if body.get("user") is not None:
+            return as_object(body["user"], "user")
+        return {k: body[k] for k in ("id", "user_id", "email") if body.get(k)}
 
     def get_note(self, note_id: str) -> Note:
         return lookup(self.notes, note_id, "Note")
