@@ -279,6 +279,7 @@ class SandboxApp:
             if method != req.method:
                 allowed.append(method)
                 continue
+            self.workspace.api_version = req.version
             result = handler(self, req, **match.groupdict())
             return result if isinstance(result, Response) else Response(200, result)
         if allowed:

@@ -117,6 +117,13 @@ def test_it_returns_a_list_for_find_by_email_from_version_1_1(client, app):
     assert nobody["total_count"] == 0
 
 
+def test_it_validates_custom_attribute_names_from_version_1_4(client):
+    body = {"user_id": "dotted", "custom_attributes": {"plan.tier": "gold"}}
+    assert_error(client.post("/users", json=body), 400, "parameter_invalid")
+    old = client.post("/users", json=body, headers={"Intercom-Version": "1.3"})
+    assert old.json()["custom_attributes"] == {"plan.tier": "gold"}
+
+
 def test_it_serves_data_attributes_at_the_path_of_the_version(client):
     assert client.get("/data_attributes", params={"model": "customer"}).json()["type"] == "data_attribute.list"
     assert_error(client.get("/data_attributes/customer"), 404, "not_found")

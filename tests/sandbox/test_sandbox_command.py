@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from intercom_mirror.management.commands import intercom_sandbox
 
@@ -28,3 +29,20 @@ def test_it_generates_and_announces_the_sandbox(monkeypatch):
     app = served["app"]
     assert (app.token, app.limiter, app.webhook_url) == ("tok", None, "http://127.0.0.1:1/hook")
     assert len(app.workspace.companies) == 4
+
+
+def test_it_sets_the_default_api_version(monkeypatch):
+    served = {}
+    monkeypatch.setattr(intercom_sandbox, "serve_forever", lambda app, host, port, ready: served.update(app=app))
+    call_command("intercom_sandbox", "--users", "5", "--leads", "1", "--conversations", "1", stdout=StringIO())
+    assert served["app"].api_version_default == "1.4"
+    call_command(
+        "intercom_sandbox", "--users", "5", "--leads", "1", "--conversations", "1", "--api-version", "1.0",
+        stdout=StringIO(),
+    )  # fmt: skip
+    assert served["app"].api_version_default == "1.0"
+
+
+def test_it_refuses_an_unknown_api_version():
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("intercom_sandbox", "--api-version", "2.0", stdout=StringIO())

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from intercom_mirror.sandbox import SandboxApp, generate_workspace
+from intercom_mirror.sandbox.app import VERSIONS
 from intercom_mirror.sandbox.server import serve_forever
 
 
@@ -24,7 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--conversations", type=int, default=800)
         parser.add_argument("--token", default="sandbox-token")
         parser.add_argument("--rate-limit", type=int, default=166, help="requests per 10 s window; 0 disables")
-        parser.add_argument("--api-version", default="1.4", help="version used when Intercom-Version is absent")
+        parser.add_argument(
+            "--api-version",
+            default="1.4",
+            choices=VERSIONS,
+            help="the version answered when a request sends no Intercom-Version (the app's setting on the real API)",
+        )
         parser.add_argument("--webhook-url", default=None)
         parser.add_argument("--webhook-secret", default=None)
 

@@ -138,6 +138,8 @@ class WorkspaceBase:
         self.tag_names: dict[str, str] = {}
         self.outbox: deque[tuple[str, dict[str, Any], str | None]] = deque(maxlen=5000)
         self.muted: frozenset[str] = frozenset()  # topics not emitted for now (bulk writes)
+        # The Intercom-Version of the request being served: the app sets it (under its lock) before each call.
+        self.api_version = "1.4"
         self._counters: Counter[str] = Counter()
         self._hex_seq = 0
         self._machine = f"{uuid.uuid5(uuid.NAMESPACE_DNS, app_id).int % 16**8:08x}"

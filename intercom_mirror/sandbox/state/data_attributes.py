@@ -67,7 +67,8 @@ class DataAttributesMixin(WorkspaceBase):
             raise invalid("custom_attributes", "custom_attributes must be an object")
         new = 0
         for key, value in incoming.items():
-            if not key or "." in key or "$" in key:
+            # 1.4's changelog: "Custom attribute names are validated"; earlier versions took any name.
+            if not key or (self.api_version >= "1.4" and ("." in key or "$" in key)):
                 raise invalid("custom_attributes", f"Custom attribute name '{key}' is not valid")
             if isinstance(value, dict | list):
                 raise invalid(
