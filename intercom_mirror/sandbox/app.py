@@ -3,7 +3,7 @@
 Plain WSGI, no Django: a route table of (method, path regex) → handler, where
 each handler takes the app, a parsed `Request` and the path groups, and returns a
 JSON-able dict (200) or a `Response`. Auth, rate limiting, faults, paging and
-scroll live here; the rules about data live in state.py.
+scroll live here; the rules about data live in state/ (one module per resource).
 """
 
 from __future__ import annotations
