@@ -550,6 +550,30 @@ class SyncState(models.Model):
     def is_locked(self) -> bool:
         return bool(self.locked_until and self.locked_until > timezone.now())
 
+    def holder(self) -> str:
+        """Return who holds (or last held) the lock as "host:pid", else its owner token."""
+        if self.locked_host or self.locked_pid:
+            return f"{self.locked_host or '?'}:{self.locked_pid or '?'}"
+        return self.locked_by or "nobody"
+
+    def holder_since(self) -> str:
+        """Return "host:pid since <date and time>", as recorded in a run that took the lock over."""
+        if not self.locked_since:
+            return self.holder()
+        return f"{self.holder()} since {timezone.localtime(self.locked_since):%Y-%m-%d %H:%M:%S %Z}"
+
+    def describe_lock(self, now: datetime | None = None) -> str:
+        """Return "host:pid since 21:03:04 (heartbeat 3 s ago)" for an operator."""
+        now = now or timezone.now()
+        text = self.holder()
+        if self.locked_since:
+            since = timezone.localtime(self.locked_since)
+            same_day = since.date() == timezone.localtime(now).date()
+            text += f" since {since:%H:%M:%S}" if same_day else f" since {since:%Y-%m-%d %H:%M:%S}"
+        if self.heartbeat_at:
+            text += f" (heartbeat {max(now - self.heartbeat_at, timedelta()).total_seconds():.0f} s ago)"
+        return text
+
 
 class SyncRun(models.Model):
     FULL, INCREMENTAL, RECORD = "full", "incremental", "record"
@@ -583,6 +607,10 @@ class SyncRun(models.Model):
     @property
     def duration(self) -> timedelta | None:
         return (self.finished_at - self.started_at) if self.finished_at else None
+
+    def add_note(self, note: str) -> None:
+        """Append an informational line (not an error) to the run; saved with the run."""
+        self.notes = (self.notes + "\n" + note).strip()
 
     def finish(self, status: str, error: str = "") -> None:
         """Close the run with a status and, on failure, the error text."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
-from intercom_mirror.models import Company, Contact, Conversation, SyncRun
+from intercom_mirror.models import Company, Contact, Conversation, SyncRun, SyncState
 from intercom_mirror.sync.resources import RESOURCES
 
 
@@ -17,7 +17,7 @@ class MirrorStatus:
     leads: int
     companies: int
     conversations: dict[str, int]
-    runs: list[SyncRun]  # the latest run of each resource, in sync order
+    runs: list[SyncRun]  # the latest run of each resource, in sync order; running ones carry `holder`
     failing: list[SyncRun]
 
 
@@ -36,6 +36,7 @@ def mirror_status() -> MirrorStatus:
         drifting=Count("pk", filter=Q(parts_total__gt=F("parts_synced"))),
     )
     runs = latest_runs()
+    show_holders(runs)
     return MirrorStatus(
         users=contacts["users"],
         leads=contacts["leads"],
@@ -52,3 +53,12 @@ def latest_runs() -> list[SyncRun]:
     runs = SyncRun.objects.exclude(status=SyncRun.SKIPPED).annotate(rank=newest_first).filter(rank=1)
     by_resource = {run.resource: run for run in runs}
     return [by_resource[r] for r in RESOURCES if r in by_resource]
+
+
+def show_holders(runs: list[SyncRun]) -> None:
+    """Give each running run the description of its lock's holder (host, pid, last heartbeat)."""
+    running = {run.resource: run for run in runs if run.status == SyncRun.RUNNING}
+    if not running:
+        return
+    for state in SyncState.objects.filter(resource__in=list(running)).exclude(locked_by=""):
+        running[state.resource].holder = state.describe_lock()

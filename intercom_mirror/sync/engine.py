@@ -1,8 +1,10 @@
-"""Runs: claim a resource, pass over it, record what happened, move the watermark.
+"""Runs: lock a resource, pass over it, record what happened, move the watermark.
 
-A run holds a lease on its resource (`SyncState.locked_until`), claimed with a
-conditional UPDATE and renewed after every page; a crashed worker's lease runs
-out, so the next run can take over without anyone clearing it by hand.
+A run holds its resource's lock (`sync.locks`) for the whole pass. A lock frees
+itself when its holder dies, so the next run takes over without anyone clearing
+it by hand, and says so in its SyncRun. Scheduled incremental passes skip a
+locked resource at once; full passes, and any pass inside `waiting_for_locks()`
+(an operator typed the command), wait a bounded time first.
 """
 
 from __future__ import annotations
@@ -10,27 +12,33 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from intercom_mirror.api import IntercomClient
 from intercom_mirror.logutil import redact
 from intercom_mirror.models import SyncRun, SyncState
-from intercom_mirror.sync.upsert import UpsertResult
+from intercom_mirror.sync import locks
+
+if TYPE_CHECKING:  # annotation only: the writer's module is being moved
+    from intercom_mirror.apply import UpsertResult
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
 Progress = Callable[[str, int, int | None], None]
+# Set by `waiting_for_locks()`: how long every pass in the block waits for its lock, and whom to tell.
+lock_wait: ContextVar[tuple[float, locks.Notify | None] | None] = ContextVar("lock_wait", default=None)
 
 
 class LockLost(Exception):
-    """Another worker took the resource over (our lease ran out)."""
+    """Another run took the resource's lock over (ours was judged dead)."""
 
 
 @dataclass
@@ -50,6 +58,8 @@ class SyncContext:
     known_refs: dict = field(default_factory=dict)
     # Set by an incremental pass that had to read the resource whole.
     did_full: bool = False
+    # Intercom ids of the contacts this pass wrote.
+    changed_contacts: set[str] = field(default_factory=set)
 
     @property
     def resource(self) -> str:
@@ -72,27 +82,35 @@ class SyncContext:
             self.newest = updated_at
 
     def renew_lease(self) -> None:
-        until = timezone.now() + LEASE
-        if not SyncState.objects.filter(resource=self.resource, locked_by=self.owner).update(locked_until=until):
+        if not locks.renew(self.resource, self.owner):
             raise LockLost(f"the lock on {self.resource} was taken over")
 
 
+@contextmanager
+def waiting_for_locks(seconds: float, notify: locks.Notify | None = None) -> Iterator[None]:
+    """Make every pass run in the block wait up to `seconds` for a busy lock instead of skipping."""
+    token = lock_wait.set((seconds, notify))
+    try:
+        yield
+    finally:
+        lock_wait.reset(token)
+
+
 def claim(resource: str, owner: str) -> bool:
-    """Take the resource's lease if nobody holds a live one; return True on success."""
-    SyncState.objects.get_or_create(resource=resource)
-    now = timezone.now()
-    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    return bool(SyncState.objects.filter(free, resource=resource).update(locked_by=owner, locked_until=now + LEASE))
+    """Take the resource's lock without waiting or heartbeats, until `release`; return True on success."""
+    return locks.backend().try_claim(resource, owner) is not None
 
 
 def release(resource: str, owner: str) -> None:
-    SyncState.objects.filter(resource=resource, locked_by=owner).update(locked_by="", locked_until=None)
+    locks.Lock(resource, owner, advisory_key=locks.advisory_key(resource) if locks.is_advisory() else None).release()
 
 
-def abandon_stale_runs(resource: str, current: SyncRun) -> None:
-    """Mark runs left 'running' by a crashed worker: we hold the lock, so they are dead."""
-    SyncRun.objects.filter(resource=resource, status=SyncRun.RUNNING).exclude(pk=current.pk).update(
-        status=SyncRun.ABANDONED, finished_at=timezone.now()
+def abandon_stale_runs(resource: str, current: SyncRun) -> int:
+    """Mark runs left 'running' by a crashed worker: we hold the lock, so they are dead; return how many."""
+    return (
+        SyncRun.objects.filter(resource=resource, status=SyncRun.RUNNING)
+        .exclude(pk=current.pk)
+        .update(status=SyncRun.ABANDONED, finished_at=timezone.now())
     )
 
 
@@ -103,6 +121,14 @@ def server_time(client: IntercomClient, local: float) -> datetime:
 
 def overlap() -> timedelta:
     return timedelta(seconds=settings.SYNC_OVERLAP_SECONDS)
+
+
+def wait_for(full: bool) -> tuple[float, locks.Notify | None]:
+    """Return how long a pass waits for its lock: a full pass or an operator's waits, a scheduled one skips."""
+    chosen = lock_wait.get()
+    if chosen is not None:
+        return chosen
+    return (locks.wait_seconds() if full else 0), None
 
 
 def run_pass(
@@ -117,18 +143,47 @@ def run_pass(
 ) -> SyncRun:
     """Run one pass over a resource under its lock and return the finished SyncRun."""
     owner = uuid.uuid4().hex
-    if not claim(resource, owner):
+    wait, notify = wait_for(full)
+    try:
+        # `sleep` is the client's clock, so a test with a fake clock waits no real time.
+        lock = locks.acquire(resource, owner, wait=wait, sleep=sleep, notify=notify)
+    except locks.LockBusy as busy:
         return SyncRun.objects.create(
             resource=resource,
             kind=SyncRun.FULL if full else SyncRun.INCREMENTAL,
             status=SyncRun.SKIPPED,
             finished_at=timezone.now(),
-            errors="Another sync of this resource is running.",
+            notes=str(busy),
         )
+    try:
+        return locked_pass(lock, full_pass, incremental_pass, full=full, client=client, progress=progress, sleep=sleep)
+    finally:
+        lock.release()
+
+
+def locked_pass(
+    lock: locks.Lock,
+    full_pass: Callable[[SyncContext], None],
+    incremental_pass: Callable[[SyncContext, datetime], None] | None,
+    *,
+    full: bool,
+    client: IntercomClient,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+) -> SyncRun:
+    resource, owner = lock.resource, lock.owner
     state = SyncState.objects.get(resource=resource)
     full = full or incremental_pass is None or state.watermark is None
-    run = SyncRun.objects.create(resource=resource, kind=SyncRun.FULL if full else SyncRun.INCREMENTAL)
-    abandon_stale_runs(resource, run)
+    run = SyncRun.objects.create(
+        resource=resource, kind=SyncRun.FULL if full else SyncRun.INCREMENTAL, took_over_from=lock.took_over_from
+    )
+    abandoned = abandon_stale_runs(resource, run)
+    if lock.took_over_from:
+        run.add_note(
+            f"took over the lock of {lock.took_over_from}: {lock.reason}"
+            + (f"; marked its {abandoned} unfinished run{'s' if abandoned > 1 else ''} abandoned" if abandoned else "")
+        )
+        log.warning("%s: %s", resource, run.notes)
     ctx = SyncContext(client=client, run=run, owner=owner, progress=progress, sleep=sleep)
     requests_before = client.request_count
     started = client.clock()  # in the client's clock, which its Date headers relate to the API's
@@ -155,10 +210,8 @@ def run_pass(
     except Exception as exc:  # a run records any failure; the next run resumes from the watermark
         log.warning("sync of %s failed: %s", resource, redact(str(exc)))
         status, error = SyncRun.FAILED, redact(f"{type(exc).__name__}: {exc}")
-    finally:
-        release(resource, owner)
     run.api_requests = client.request_count - requests_before
-    if ctx.notes:
-        run.errors = "\n".join(ctx.notes)
+    for note in ctx.notes:
+        run.add_note(note)
     run.finish(status, error)
     return run

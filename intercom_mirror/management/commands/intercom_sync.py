@@ -7,6 +7,7 @@ from rich.table import Table
 
 from intercom_mirror import sync
 from intercom_mirror.models import SyncRun
+from intercom_mirror.sync import engine, locks
 
 
 class Command(BaseCommand):
@@ -27,15 +28,26 @@ class Command(BaseCommand):
             self.resync_records(records)
             return
         only = [r.strip() for r in options["only"].split(",") if r.strip()] or None
+        # Someone typed this and is watching: wait for a busy lock (saying so) rather than skip.
+        wait = locks.wait_seconds()
+
+        def waiting(resource: str, busy: str) -> None:
+            console.print(f"{busy}; waiting up to {wait:g} s", markup=False, highlight=False)
+
         try:
-            with progress_bars(console) as report:
+            with progress_bars(console) as report, engine.waiting_for_locks(wait, waiting):
                 runs = sync.sync_all(full=options["full"], only=only, progress=report)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         console.print(summary_table(runs))
-        failed = [r for r in runs if r.status == SyncRun.FAILED]
-        if failed:
-            raise CommandError("failed: " + "; ".join(f"{r.resource}: {r.errors}" for r in failed))
+        for run in runs:
+            if run.status == SyncRun.SKIPPED:
+                continue  # its note is the error raised below
+            for note in run.notes.splitlines():
+                self.stdout.write(note if note.startswith(f"{run.resource}:") else f"{run.resource}: {note}")
+        problems = not_run(runs)
+        if problems:
+            raise CommandError(problems)
 
     def resync_records(self, records: dict[str, str]) -> None:
         with sync.make_client() as client:
@@ -46,6 +58,13 @@ class Command(BaseCommand):
                     raise CommandError(f"{kind} {intercom_id}: {exc}") from exc
                 outcome = "not in Intercom any more: flagged deleted" if row is None else f"synced ({row})"
                 self.stdout.write(f"{kind} {intercom_id}: {outcome}")
+
+
+def not_run(runs: list[SyncRun]) -> str:
+    """Return why some of the resources asked for did not sync, one line each, or "" when all did."""
+    failed = [f"{r.resource}: {r.errors}" for r in runs if r.status == SyncRun.FAILED]
+    lines = ["failed: " + "; ".join(failed)] if failed else []
+    return "\n".join(lines + [f"not run: {r.notes}" for r in runs if r.status == SyncRun.SKIPPED])
 
 
 class progress_bars:
