@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from intercom_mirror.webhooks import BadNotification, handle_notification, signature_is_valid
+from intercom_mirror.webhooks import handle_notification, signature_is_valid
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +21,8 @@ def intercom_webhook(request: HttpRequest) -> HttpResponse:
     if not signature_is_valid(raw, request.headers.get("X-Hub-Signature"), settings.INTERCOM_CLIENT_SECRET):
         log.warning("rejected an Intercom webhook with a missing or wrong signature")
         return JsonResponse({"error": "invalid signature"}, status=401)
-    try:
-        outcome = handle_notification(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError, BadNotification) as exc:
-        return JsonResponse({"error": f"bad notification: {exc}"}, status=400)
+    status, outcome = handle_notification(raw)
+    if status >= 400:
+        log.warning("refused an Intercom webhook: %s", outcome)
+        return JsonResponse({"error": outcome}, status=status)
     return JsonResponse({"ok": True, "outcome": outcome})

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from intercom_mirror.apply import Source, link_refs, upsert
 from intercom_mirror.models import Company, Contact, Conversation, Tag, from_unix, payload_hash, unwrap
-from intercom_mirror.sync.resources import link_refs
-from intercom_mirror.sync.upsert import upsert
 from tests.helpers import fixture
 
 
@@ -31,7 +30,7 @@ def test_it_hashes_payloads_independently_of_key_order():
 @pytest.mark.django_db
 def test_it_loads_the_user_fixture_with_its_companies_and_tags():
     payload = fixture("user.json")
-    result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
+    result = upsert(Contact, [Contact.from_payload(payload)], Source.LIST, timezone.now())
     link_refs(Contact, [payload], result)
     contact = Contact.objects.get(intercom_id=payload["id"])
     assert (contact.role, contact.email, contact.name) == ("user", "bob@example.com", "Joe Schmoe")
@@ -51,7 +50,7 @@ def test_it_links_tags_and_segments_from_their_envelopes():
         "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": "202", "name": "vip"}]},
         "segments": {"type": "segment.list", "segments": [{"type": "segment", "id": "5310d8e8598c9a0b24000005"}]},
     }
-    result = upsert(Contact, [Contact.from_payload(payload)], timezone.now())
+    result = upsert(Contact, [Contact.from_payload(payload)], Source.LIST, timezone.now())
     link_refs(Contact, [payload], result)
     contact = Contact.objects.get()
     assert list(contact.tags.values_list("name", flat=True)) == ["vip"]
@@ -63,7 +62,7 @@ def test_it_links_tags_and_segments_from_their_envelopes():
 @pytest.mark.parametrize("name", ["user.list.page1.json", "user.list.last-page.json", "user.scroll.json"])
 def test_it_loads_every_user_of_a_list_fixture(name):
     users = fixture(name)["users"]
-    result = upsert(Contact, [Contact.from_payload(u) for u in users], timezone.now())
+    result = upsert(Contact, [Contact.from_payload(u) for u in users], Source.LIST, timezone.now())
     distinct = {u["id"] for u in users}  # the SDK's samples repeat one id
     assert result.created == len(distinct) > 0
     assert Contact.objects.filter(role="user").count() == len(distinct)
@@ -72,7 +71,7 @@ def test_it_loads_every_user_of_a_list_fixture(name):
 @pytest.mark.django_db
 def test_it_loads_companies_with_their_plan_name():
     companies = fixture("company.list.json")["companies"]
-    upsert(Company, [Company.from_payload(c) for c in companies], timezone.now())
+    upsert(Company, [Company.from_payload(c) for c in companies], Source.LIST, timezone.now())
     # The sample repeats one id with three names: the last one on the page wins.
     acme = Company.objects.get(intercom_id="531ee472cce572a6ec000006")
     assert (acme.plan, acme.name) == ("Paid", companies[-1]["name"])
@@ -82,11 +81,11 @@ def test_it_loads_companies_with_their_plan_name():
 def test_it_counts_created_updated_and_unchanged_rows():
     payload = fixture("user.json")
     now = timezone.now()
-    assert upsert(Contact, [Contact.from_payload(payload)], now).created == 1
-    again = upsert(Contact, [Contact.from_payload(payload)], now)
+    assert upsert(Contact, [Contact.from_payload(payload)], Source.LIST, now).created == 1
+    again = upsert(Contact, [Contact.from_payload(payload)], Source.LIST, now)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
     changed = {**payload, "name": "Renamed", "updated_at": payload["updated_at"] + 1}
-    assert upsert(Contact, [Contact.from_payload(changed)], now).updated == 1
+    assert upsert(Contact, [Contact.from_payload(changed)], Source.LIST, now).updated == 1
     assert Contact.objects.get().name == "Renamed"
 
 

@@ -58,8 +58,13 @@ def test_it_follows_changes_made_on_the_sandbox_side(sandbox):
     api.create_user({"user_id": "new-1", "email": "new@example.com", "name": "New Person"})
     api.create_user({"id": users[0]["id"], "name": "Renamed Person"})
     api.archive_user(id=users[1]["id"])
-    api.convert_lead({"contact": {"user_id": leads[0]["user_id"]}, "user": {"user_id": "from-lead-1"}})
-    api.convert_lead({"contact": {"user_id": leads[1]["user_id"]}, "user": {"id": users[2]["id"]}})
+    # A lead with a conversation, merged into a user with another email: found by the
+    # conversations that user now holds (a lead with neither waits for the full pass).
+    with_conversation = Conversation.objects.filter(customer__role="lead").values_list("customer_id", flat=True)
+    merged_lead = next(lead for lead in leads if lead["id"] in set(with_conversation))
+    converted_lead = next(lead for lead in leads if lead["id"] != merged_lead["id"])
+    api.convert_lead({"contact": {"user_id": converted_lead["user_id"]}, "user": {"user_id": "from-lead-1"}})
+    api.convert_lead({"contact": {"user_id": merged_lead["user_id"]}, "user": {"id": users[2]["id"]}})
     api.create_tag({"name": "Escalated", "users": [{"id": users[3]["id"]}]})
     conversation = api.list_conversations(per_page=1)["conversations"][0]
     admin = next(a for a in api.list_admins()["admins"] if a["type"] == "admin")
@@ -71,9 +76,12 @@ def test_it_follows_changes_made_on_the_sandbox_side(sandbox):
     assert_mirror_matches(api)
     assert Contact.objects.get(intercom_id=users[1]["id"]).deleted_at is not None
     assert Contact.objects.get(intercom_id=users[0]["id"]).name == "Renamed Person"
-    assert Contact.objects.get(intercom_id=leads[0]["id"]).role == "user"
-    merged = Contact.objects.get(intercom_id=leads[1]["id"])
-    assert merged.deleted_at is not None
+    assert Contact.objects.get(intercom_id=converted_lead["id"]).role == "user"
+    merged = Contact.objects.get(intercom_id=merged_lead["id"])
+    assert merged.deleted_at is not None and merged.merged_into_id == users[2]["id"]
+    assert Conversation.objects.live().filter(customer_id=users[2]["id"]).exists()
+    # Neither conversion made the leads pass rescroll every lead.
+    assert runs["leads"].kind == "incremental" and "full pass" not in runs["leads"].notes
     assert not Conversation.objects.live().filter(customer_id=merged.intercom_id).exists()
     assert Conversation.objects.get(intercom_id=str(conversation["id"])).state == "closed"
 
@@ -90,7 +98,10 @@ def test_it_reads_only_what_changed_in_an_incremental_pass():
     run = sync.sync("users", client=sb.client, sleep=sb.clock.sleep)
     assert run.kind == "incremental" and run.status == "ok"
     assert run.updated == 7
-    assert run.api_requests <= 2  # ceil(7 / 60) + 1 page to see the watermark
+    companies = {c["id"] for user in users[:7] for c in user["companies"]["companies"]}
+    # ceil(7 / 60) + 1 page to see the watermark, and one read per company the changed users name
+    assert run.api_requests <= 2 + len(companies)
+    assert f"companies of changed contacts re-read: {len(companies)}" in run.notes
 
 
 @pytest.mark.django_db
@@ -118,7 +129,7 @@ def test_it_restarts_a_scroll_that_breaks(sandbox):
     sandbox.app.faults.fail_scroll_after(1)
     run = sync.sync("users", full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
     assert run.status == "ok", run.errors
-    assert "scroll failed" in run.errors
+    assert "scroll failed" in run.notes
     assert Contact.objects.filter(role="user").count() == 120
 
 
@@ -206,8 +217,8 @@ def test_it_takes_over_the_lock_of_a_crashed_worker(sandbox):
 @pytest.mark.django_db
 def test_it_records_conversations_with_more_parts_than_the_api_returns():
     sb = make_sandbox(users=50, leads=10, conversations=200)
-    run = sync.sync_all(full=True, client=sb.client, sleep=sb.clock.sleep)[-1]
-    assert run.resource == "conversations" and run.status == "ok"
+    run = by_resource(sync.sync_all(full=True, client=sb.client, sleep=sb.clock.sleep))["conversations"]
+    assert run.status == "ok"
     long = Conversation.objects.filter(parts_total__gt=500)
     assert long.exists()
     for conversation in long:
@@ -251,7 +262,7 @@ def test_it_scrolls_when_more_changed_than_the_api_pages_through(sandbox, monkey
 
     monkeypatch.setattr(api, "list_users", deep_paging_refused)
     run = sync.sync("users", client=api, sleep=sandbox.clock.sleep)
-    assert run.status == "ok" and "fell back to a full pass" in run.errors
+    assert run.status == "ok" and "fell back to a full pass" in run.notes
     assert Contact.objects.get(intercom_id=users[5]["id"]).name == "Changed"
 
 
@@ -261,7 +272,7 @@ def test_it_rereads_companies_whole_only_when_due(sandbox, settings):
     sync.sync("companies", full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
     run = sync.sync("companies", client=sandbox.client, sleep=sandbox.clock.sleep)
     assert (run.status, run.api_requests) == ("ok", 0)
-    assert "not due yet" in run.errors
+    assert "not due yet" in run.notes
     SyncState.objects.filter(resource="companies").update(last_full_at=timezone.now() - timedelta(hours=2))
     run = sync.sync("companies", client=sandbox.client, sleep=sandbox.clock.sleep)
     assert run.status == "ok" and run.api_requests >= 2 and run.fetched > 0

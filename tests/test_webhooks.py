@@ -1,17 +1,28 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from intercom_mirror.models import Company, Contact, Conversation, ConversationPart, WebhookDelivery
+from intercom_mirror.webhooks import prune_deliveries
 from tests.helpers import fixture, sign
 
 SECRET = "whsec_test_secret"  # the INTERCOM_CLIENT_SECRET set in conftest
 
 
-def post(client, payload, *, secret: str | None = SECRET, raw: bytes | None = None):
-    body = raw if raw is not None else json.dumps(payload).encode()
+def fresh(payload):
+    """Return the notification as if Intercom had just sent it (the fixtures are years old)."""
+    if isinstance(payload, dict):
+        payload = {**payload, "created_at": int(time.time())}
+    return payload
+
+
+def post(client, payload, *, secret: str | None = SECRET, raw: bytes | None = None, stamp: bool = True):
+    body = raw if raw is not None else json.dumps(fresh(payload) if stamp else payload).encode()
     headers = {"HTTP_X_HUB_SIGNATURE": sign(body, secret)} if secret else {}
     return client.post("/webhooks/intercom/", body, content_type="application/json", **headers)
 
@@ -24,7 +35,7 @@ def notification(topic: str, item: dict, notif_id: str = "notif_1") -> dict:
 def test_it_upserts_the_user_of_a_user_created_notification(client):
     response = post(client, fixture("notification.user.created.json"))
     assert response.status_code == 200
-    assert response.json()["outcome"] == "upserted"
+    assert response.json()["outcome"] == "applied"
     contact = Contact.objects.get(intercom_id="aaaaaaaaaaaaaaaaaaaaaaaa")
     assert (contact.role, contact.email, contact.name) == ("user", "joe@example.com", "Joe Schmoe")
     # String timestamps in webhook items become real datetimes.
@@ -85,8 +96,8 @@ def test_it_answers_ping(client):
 @pytest.mark.django_db
 def test_it_applies_a_redelivered_notification_once(client):
     payload = fixture("notification.user.created.json")
-    assert post(client, payload).json()["outcome"] == "upserted"
-    assert post(client, payload).json()["outcome"] == "duplicate"
+    assert post(client, payload).json()["outcome"] == "applied"
+    assert post(client, payload).json()["outcome"] == "duplicate: applied"
     assert WebhookDelivery.objects.count() == 1
 
 
@@ -117,7 +128,7 @@ def test_it_flags_a_deleted_user(client):
 def test_it_upserts_a_created_company(client):
     company = fixture("company.json")
     response = post(client, notification("company.created", company))
-    assert response.json()["outcome"] == "upserted"
+    assert response.json()["outcome"] == "applied"
     row = Company.objects.get(intercom_id=company["id"])
     assert row.name == company["name"]
 
@@ -130,3 +141,82 @@ def test_it_does_not_let_an_older_item_overwrite_a_newer_one(client):
     post(client, newer)
     post(client, payload)  # older, delivered late
     assert Contact.objects.get(intercom_id="aaaaaaaaaaaaaaaaaaaaaaaa").name == "New"
+
+
+@pytest.mark.django_db
+def test_it_does_not_bring_back_a_deleted_user_when_user_created_is_redelivered(client):
+    created = fixture("notification.user.created.json")
+    post(client, created)
+    item = {"type": "user", "id": "aaaaaaaaaaaaaaaaaaaaaaaa"}
+    post(client, notification("user.deleted", item, notif_id="notif_del"))
+    # Intercom redelivers user.created under a new notification id (a retry of a lost ack).
+    post(client, {**created, "id": "notif_again"})
+    assert Contact.objects.get(intercom_id=item["id"]).deleted_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{not json", b"[1, 2]", b'"text"', json.dumps({"type": "notification_event"}).encode()],
+    ids=["empty", "not-json", "a-list", "a-string", "no-id"],
+)
+def test_it_answers_signed_junk_400_and_records_it(client, raw):
+    response = post(client, None, raw=raw)
+    assert response.status_code == 400
+    assert WebhookDelivery.objects.get().status_code == 400
+    # A retry of the same body gets the same answer, and is recorded once.
+    assert post(client, None, raw=raw).status_code == 400
+    assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("topic", ["user.created", "conversation.admin.closed", "company.created", "user.deleted"])
+def test_it_answers_400_not_500_for_a_signed_item_without_id(client, topic):
+    response = post(client, notification(topic, {"type": "user", "email": "x@example.com"}))
+    assert response.status_code == 400
+    assert "no id" in response.json()["error"]
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status_code, delivery.topic) == (400, topic)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["sha1=ünïcödé", "sha1=" + "é" * 40, "garbage", "sha1=" + "0" * 39, "md5=abc"])
+def test_it_answers_401_for_a_malformed_or_non_ascii_signature(client, header):
+    body = json.dumps(fresh(fixture("notification.user.created.json"))).encode()
+    response = client.post(
+        "/webhooks/intercom/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE=header.encode().decode("latin-1"),
+    )
+    assert response.status_code == 401
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_notification_older_than_the_replay_window(client, settings):
+    settings.WEBHOOK_MAX_AGE_HOURS = 72
+    old = {**fixture("notification.user.created.json"), "created_at": int(time.time()) - 73 * 3600}
+    response = post(client, old, stamp=False)
+    assert response.status_code == 400
+    assert "replay" in response.json()["error"]
+    assert not Contact.objects.exists()
+    recent = {**old, "id": "notif_recent", "created_at": int(time.time()) - 71 * 3600}
+    assert post(client, recent, stamp=False).status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_prunes_payloads_after_the_window_and_keeps_the_outcome(client, settings):
+    settings.WEBHOOK_MAX_AGE_HOURS = 72
+    post(client, fixture("notification.user.created.json"))
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.payload["data"]["item"]["email"] == "joe@example.com"
+    assert prune_deliveries(now=timezone.now() + timedelta(hours=71)) == 0
+    assert prune_deliveries(now=timezone.now() + timedelta(hours=73)) == 1
+    delivery.refresh_from_db()
+    assert delivery.payload is None
+    assert (delivery.notification_id, delivery.topic, delivery.outcome) == (
+        "notif_123456-56465-546546",
+        "user.created",
+        "applied",
+    )

@@ -1,16 +1,19 @@
-"""Resync of one record: a contact, a company or a conversation, straight from the API."""
+"""Resync of one record: a contact, a company or a conversation, straight from the API.
+
+A direct read outranks everything else at an equal `updated_at`, and is the only
+writer that brings a row flagged deleted back (see intercom_mirror.apply).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from intercom_mirror.api import IntercomClient, NotFound
-from intercom_mirror.models import Company, Contact, Conversation, Note
-from intercom_mirror.sync.resources import link_refs, store_conversation_details
-from intercom_mirror.sync.upsert import dedupe, upsert
+from intercom_mirror.apply import Source, apply_companies, apply_contacts, apply_conversation_details, apply_deletion
+from intercom_mirror.models import Company, Contact, Conversation
+from intercom_mirror.sync.notes import refresh_notes
 
 
 def resync_contact(client: IntercomClient, intercom_id: str) -> Contact | None:
@@ -19,19 +22,9 @@ def resync_contact(client: IntercomClient, intercom_id: str) -> Contact | None:
     if payload is None:
         flag_deleted(Contact, intercom_id)
         return None
-    with transaction.atomic():
-        result = upsert(Contact, [Contact.from_payload(payload)], timezone.now(), force=True)
-        link_refs(Contact, [payload], result)
-    resync_notes(client, payload)
+    apply_contacts([payload], Source.DIRECT, force=True)
+    refresh_notes(client, str(payload["id"]))
     return Contact.objects.get(intercom_id=str(payload["id"]))
-
-
-def resync_notes(client: IntercomClient, contact: dict[str, Any]) -> None:
-    """Mirror a contact's notes (Intercom lists them per user only)."""
-    if contact.get("type") not in ("user", None):
-        return
-    notes = list(client.iter_items("list_notes_for_user", "notes", id=str(contact["id"])))
-    upsert(Note, [Note.from_payload(n) for n in dedupe(notes)], timezone.now())
 
 
 def resync_company(client: IntercomClient, intercom_id: str) -> Company | None:
@@ -40,9 +33,7 @@ def resync_company(client: IntercomClient, intercom_id: str) -> Company | None:
     if payload is None:
         flag_deleted(Company, intercom_id)
         return None
-    with transaction.atomic():
-        result = upsert(Company, [Company.from_payload(payload)], timezone.now(), force=True)
-        link_refs(Company, [payload], result)
+    apply_companies([payload], Source.DIRECT, force=True)
     return Company.objects.get(intercom_id=str(payload["id"]))
 
 
@@ -52,8 +43,7 @@ def resync_conversation(client: IntercomClient, intercom_id: str) -> Conversatio
     if payload is None:
         flag_deleted(Conversation, intercom_id)
         return None
-    with transaction.atomic():
-        store_conversation_details([payload], timezone.now(), force=True)
+    apply_conversation_details([payload], Source.DIRECT, force=True)
     return Conversation.objects.get(intercom_id=str(payload["id"]))
 
 
@@ -68,4 +58,4 @@ def fetch_first(first, second, intercom_id: str) -> dict[str, Any] | None:
 
 
 def flag_deleted(model, intercom_id: str) -> None:
-    model.objects.live().filter(intercom_id=intercom_id).update(deleted_at=timezone.now())
+    apply_deletion(model, [intercom_id], timezone.now())

@@ -15,15 +15,25 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
 
 from intercom_mirror.api import BadRequest, IntercomError, NotFound, ScrollExists, ScrollFailed
+from intercom_mirror.apply import (
+    Source,
+    apply_companies,
+    apply_contacts,
+    apply_conversation_details,
+    apply_conversation_items,
+    apply_deletion,
+    apply_simple,
+    apply_teams,
+    dedupe,
+)
+from intercom_mirror.bulk import BATCH
 from intercom_mirror.models import (
     Admin,
     Company,
     Contact,
     Conversation,
-    ConversationPart,
     MirrorModel,
     Segment,
     SyncState,
@@ -33,17 +43,9 @@ from intercom_mirror.models import (
     ref_id,
     unwrap,
 )
+from intercom_mirror.sync import merges, notes
 from intercom_mirror.sync.engine import SyncContext
 from intercom_mirror.sync.pipeline import fetch_all, prefetch
-from intercom_mirror.sync.upsert import (
-    BATCH,
-    UpsertResult,
-    dedupe,
-    ensure_refs,
-    replace_links,
-    update_columns,
-    upsert,
-)
 
 log = logging.getLogger(__name__)
 
@@ -62,88 +64,38 @@ class NotNewestFirst(Exception):
 
 
 # --- writing pages --------------------------------------------------------------
+# Every page goes through the one apply path (intercom_mirror.apply); these only
+# keep the run's figures and the pass's bookkeeping.
 
 
-def write_contacts(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
-    """Upsert one page of users or leads with their tags, segments and companies."""
-    payloads = dedupe(payloads)
-    rows = [Contact.from_payload(p) for p in payloads]
-    with transaction.atomic():
-        result = upsert(Contact, rows, ctx.now(), undelete_before=ctx.run.started_at)
-        link_refs(Contact, payloads, result, ctx.known_refs)
-    for row in rows:
-        ctx.saw(row.updated_at)
+def write_contacts(
+    ctx: SyncContext, payloads: list[dict[str, Any]], source: Source = Source.LIST
+) -> list[dict[str, Any]]:
+    """Apply one page of users or leads with their tags, segments and companies; return those that changed."""
+    result = apply_contacts(payloads, source, ctx.now(), known_refs=ctx.known_refs)
+    for payload in payloads:
+        ctx.saw(from_unix(payload.get("updated_at")))
+    ctx.record(result, len(payloads))
+    return [p for p in payloads if str(p.get("id")) in result.written]
+
+
+def write_companies(ctx: SyncContext, payloads: list[dict[str, Any]], source: Source = Source.LIST) -> None:
+    result = apply_companies(payloads, source, ctx.now(), known_refs=ctx.known_refs)
     ctx.record(result, len(payloads))
 
 
-def write_companies(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
-    """Upsert one page of companies with their tags and segments."""
-    payloads = dedupe(payloads)
-    with transaction.atomic():
-        result = upsert(
-            Company, [Company.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at
-        )
-        link_refs(Company, payloads, result, ctx.known_refs)
-    ctx.record(result, len(payloads))
-
-
-# model → (relation, target model) for the short references its payload lists
-LINKED: dict[type[MirrorModel], tuple[tuple[str, type[MirrorModel]], ...]] = {
-    Contact: (("tags", Tag), ("segments", Segment), ("companies", Company)),
-    Company: (("tags", Tag), ("segments", Segment)),
-}
-
-
-def link_refs(
-    model: type[MirrorModel], payloads: list[dict[str, Any]], result: UpsertResult, known: dict | None = None
+def write_simple(
+    ctx: SyncContext, model: type[MirrorModel], payloads: list[dict[str, Any]], source: Source = Source.LIST
 ) -> None:
-    """Make the written rows' tag, segment and company links match their payloads.
-
-    A payload without one of these lists (a partial webhook item) says nothing
-    about it, so those links are left as they are.
-    """
-    written = [p for p in payloads if str(p["id"]) in result.written]
-    if not written:
-        return
-    known = {} if known is None else known
-    fresh = {result.written[i] for i in result.fresh}
-    for relation, target in LINKED[model]:
-        carrying = [p for p in written if relation in p]
-        refs = {ref_id(r): r for p in carrying for r in unwrap(p.get(relation), relation) if ref_id(r)}
-        targets = ensure_refs(target, refs, known.setdefault(target, {}))
-        links = {
-            result.written[str(p["id"])]: [
-                targets[ref_id(r)] for r in unwrap(p.get(relation), relation) if ref_id(r) in targets
-            ]
-            for p in carrying
-        }
-        replace_links(model._meta.get_field(relation), links, fresh)
+    ctx.record(apply_simple(model, payloads, source, ctx.now()), len(payloads))
 
 
-def write_simple(ctx: SyncContext, model: type[MirrorModel], payloads: list[dict[str, Any]]) -> dict[str, int]:
-    payloads = dedupe(payloads)
-    with transaction.atomic():
-        result = upsert(model, [model.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at)
-    ctx.record(result, len(payloads))
-    return result.written
-
-
-def write_teams(ctx: SyncContext, payloads: list[dict[str, Any]]) -> None:
-    payloads = dedupe(payloads)
-    with transaction.atomic():
-        result = upsert(Team, [Team.from_payload(p) for p in payloads], ctx.now(), undelete_before=ctx.run.started_at)
-        admins = dict(Admin.objects.values_list("intercom_id", "pk"))
-        links = {
-            result.written[str(p["id"])]: [admins[str(a)] for a in p.get("admin_ids") or [] if str(a) in admins]
-            for p in payloads
-            if str(p["id"]) in result.written
-        }
-        replace_links(Team._meta.get_field("admins"), links)
-    ctx.record(result, len(payloads))
+def write_teams(ctx: SyncContext, payloads: list[dict[str, Any]], source: Source = Source.LIST) -> None:
+    ctx.record(apply_teams(payloads, source, ctx.now()), len(payloads))
 
 
 def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
-    """Upsert a page of conversations, fetching parts only for those that changed."""
+    """Apply a page of listed conversations, fetching whole ones only for those that changed."""
     items = dedupe(items)
     fetched_for = dict(
         Conversation.objects.filter(intercom_id__in=[str(i["id"]) for i in items]).values_list(
@@ -155,11 +107,9 @@ def write_conversations(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
     detailed_ids = {str(d["id"]) for d in details}
     listed = [i for i in items if str(i["id"]) not in detailed_ids]
     with transaction.atomic():
-        result, drift = store_conversation_details(details, ctx.now(), undelete_before=ctx.run.started_at)
-        ctx.run.drift += drift
-        listed_result = store_conversation_items(listed, ctx.now(), undelete_before=ctx.run.started_at)
-    result.created += listed_result.created
-    result.updated += listed_result.updated
+        result, drift = apply_conversation_details(details, Source.DIRECT, ctx.now())
+        result.add(apply_conversation_items(listed, Source.LIST, ctx.now()))
+    ctx.run.drift += drift
     for item in items:
         ctx.saw(from_unix(item.get("updated_at")))
     ctx.record(result, len(items))
@@ -175,100 +125,6 @@ def fetch_conversations(client, ids: list[str]) -> list[dict[str, Any]]:
             raise outcome
         details.append(outcome)
     return details
-
-
-def store_conversation_details(
-    details: list[dict[str, Any]], now: datetime, *, force: bool = False, undelete_before: datetime | None = None
-) -> tuple[UpsertResult, int]:
-    """Write whole conversations (as `get_conversation` returns them) and their parts.
-
-    Return the upsert figures and the parts Intercom has but did not return (drift).
-    """
-    rows = []
-    for detail in details:
-        parts = detail.get("conversation_parts") or {}
-        row = Conversation.from_payload(Conversation.without_parts(detail))
-        row.parts_total = int(parts.get("total_count") or len(unwrap(parts, "conversation_parts")))
-        row.parts_fetched_for = row.updated_at
-        rows.append(row)
-    result = upsert(Conversation, rows, now, force=force, undelete_before=undelete_before)
-    pks = dict(
-        Conversation.objects.filter(intercom_id__in=[r.intercom_id for r in rows]).values_list("intercom_id", "pk")
-    )
-    part_rows = [
-        ConversationPart.from_payload(part, conversation_id=pks[str(d["id"])])
-        for d in details
-        for part in unwrap(d.get("conversation_parts"), "conversation_parts")
-    ]
-    upsert(ConversationPart, part_rows, now, force=force)
-    link_conversation_tags(details, result.written)
-    # Written even when the conversation itself is unchanged (a webhook may have
-    # brought it first): these say which history the mirror holds.
-    synced = parts_held(pks.values())
-    bookkeeping = {
-        pks[r.intercom_id]: {
-            "parts_total": r.parts_total,
-            "parts_fetched_for": r.parts_fetched_for,
-            "parts_synced": synced.get(pks[r.intercom_id], 0),
-        }
-        for r in rows
-        if r.intercom_id in pks
-    }
-    update_columns(Conversation, bookkeeping, ["parts_total", "parts_fetched_for", "parts_synced"])
-    return result, sum(max(v["parts_total"] - v["parts_synced"], 0) for v in bookkeeping.values())
-
-
-def store_conversation_items(
-    items: list[dict[str, Any]], now: datetime, *, undelete_before: datetime | None = None
-) -> UpsertResult:
-    """Write conversations as lists and webhooks give them: without their whole history.
-
-    The parts counters are left alone (only a full fetch sets them), and any parts
-    the item carries (a webhook's new reply) are added.
-    """
-    list_fields = [f for f in Conversation.synced_fields() if not f.startswith("parts_")]
-    rows = [Conversation.from_payload(Conversation.without_parts(i)) for i in items]
-    result = upsert(Conversation, rows, now, update_fields=list_fields, undelete_before=undelete_before)
-    link_conversation_tags(items, result.written)
-    with_parts = [i for i in items if unwrap(i.get("conversation_parts"), "conversation_parts")]
-    if with_parts:
-        pks = dict(
-            Conversation.objects.filter(intercom_id__in=[str(i["id"]) for i in with_parts]).values_list(
-                "intercom_id", "pk"
-            )
-        )
-        parts = [
-            ConversationPart.from_payload(part, conversation_id=pks[str(i["id"])])
-            for i in with_parts
-            for part in unwrap(i.get("conversation_parts"), "conversation_parts")
-        ]
-        upsert(ConversationPart, parts, now)
-        held = parts_held(pks.values())
-        update_columns(Conversation, {pk: {"parts_synced": held.get(pk, 0)} for pk in pks.values()}, ["parts_synced"])
-    return result
-
-
-def parts_held(conversation_pks) -> dict[int, int]:
-    """Return how many parts the mirror holds for each conversation."""
-    return dict(
-        ConversationPart.objects.filter(conversation_id__in=list(conversation_pks))
-        .values("conversation_id")
-        .annotate(n=Count("id"))
-        .values_list("conversation_id", "n")
-    )
-
-
-def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) -> None:
-    written = [p for p in payloads if str(p["id"]) in pks]
-    if not written:
-        return
-    refs = {ref_id(t): t for p in written for t in unwrap(p.get("tags"), "tags") if ref_id(t)}
-    tags = ensure_refs(Tag, refs)
-    links = {
-        pks[str(p["id"])]: [tags[ref_id(t)] for t in unwrap(p.get("tags"), "tags") if ref_id(t) in tags]
-        for p in written
-    }
-    replace_links(Conversation._meta.get_field("tags"), links)
 
 
 # --- reading ----------------------------------------------------------------------
@@ -335,12 +191,14 @@ def flag_vanished(
     queryset,
     fetch: Callable[[str], dict[str, Any]],
     write: Callable[[list[dict[str, Any]]], None],
+    flag: Callable[[list[str]], int] | None = None,
 ) -> list[str]:
     """Flag rows a complete pass did not see and Intercom no longer has; return their ids.
 
     A record can escape a pass without being gone (a conversation updated mid-pass
     jumps to a page already read), so each one is asked for by id first: a 404
-    flags it, an answer is written. Deletions are rare, so this costs little.
+    flags it (through `flag` when given), an answer is written. Deletions are rare,
+    so this costs little.
     """
     candidates = list(queryset.live().filter(synced_at__lt=ctx.run.started_at).values_list("intercom_id", flat=True))
     gone: list[str] = []
@@ -357,9 +215,9 @@ def flag_vanished(
         if found:
             write(found)
         ctx.renew_lease()
+    flag = flag or (lambda ids: apply_deletion(queryset.model, ids, ctx.now()))
     for start in range(0, len(gone), BATCH):
-        ids = gone[start : start + BATCH]
-        ctx.run.deleted += queryset.live().filter(intercom_id__in=ids).update(deleted_at=ctx.now())
+        ctx.run.deleted += flag(gone[start : start + BATCH])
     return gone
 
 
@@ -374,14 +232,12 @@ def refetch_conversations_of(ctx: SyncContext, customer_ids: list[str]) -> None:
         ids = customer_ids[batch_start : batch_start + BATCH]
         conversations = Conversation.objects.live().filter(customer_id__in=ids)
         details = fetch_conversations(ctx.client, list(conversations.values_list("intercom_id", flat=True)))
-        with transaction.atomic():
-            store_conversation_details(details, ctx.now())
+        apply_conversation_details(details, Source.DIRECT, ctx.now())
         ctx.renew_lease()
 
 
 def store_details(ctx: SyncContext, details: list[dict[str, Any]]) -> None:
-    with transaction.atomic():
-        result, drift = store_conversation_details(details, ctx.now(), undelete_before=ctx.run.started_at)
+    result, drift = apply_conversation_details(details, Source.DIRECT, ctx.now())
     ctx.run.drift += drift
     ctx.record(result, len(details))
 
@@ -391,19 +247,32 @@ def store_details(ctx: SyncContext, details: list[dict[str, Any]]) -> None:
 
 def contacts_full(role: str, resource: str) -> Callable[[SyncContext], None]:
     def full(ctx: SyncContext) -> None:
-        write = lambda page: write_contacts(ctx, page)  # noqa: E731
-        scroll(ctx, resource, write)
-        fetch = ctx.client.get_user if role == Contact.USER else ctx.client.get_lead
-        refetch_conversations_of(ctx, flag_vanished(ctx, Contact.objects.filter(role=role), fetch, write))
+        scroll(ctx, resource, lambda page: write_contacts(ctx, page))
+        if role == Contact.USER:
+            gone = flag_vanished(
+                ctx, Contact.objects.filter(role=role), ctx.client.get_user, direct_writer(ctx, write_contacts)
+            )
+            refetch_conversations_of(ctx, gone)
+        else:
+            # A vanished lead was deleted, converted into a user, or merged into one:
+            # merges.resolve_vanished_leads asks the API which.
+            flag_vanished(
+                ctx,
+                Contact.objects.filter(role=role),
+                ctx.client.get_lead,
+                direct_writer(ctx, write_contacts),
+                flag=lambda ids: resolve_vanished_leads(ctx, ids),
+            )
 
     return full
 
 
 def contacts_incremental(role: str, resource: str, operation: str) -> Callable[[SyncContext, datetime], None]:
     def incremental(ctx: SyncContext, cutoff: datetime) -> None:
+        changed: list[dict[str, Any]] = []
         try:
             for page in newest_first(ctx, operation, CONTACT_KEYS[resource], cutoff):
-                write_contacts(ctx, page)
+                changed.extend(write_contacts(ctx, page))
         except (NotNewestFirst, BadRequest) as exc:
             # The API ignored sort=updated_at, or refused to page deeper than 10,000
             # records (more changed than that since the last pass): scroll instead.
@@ -411,28 +280,75 @@ def contacts_incremental(role: str, resource: str, operation: str) -> Callable[[
             contacts_full(role, resource)(ctx)
             ctx.did_full = True
             return
-        # Lists only show what exists: a count above the API's means something was
-        # deleted or converted, and only a complete pass can tell which.
-        if ctx.total is not None and Contact.objects.live().filter(role=role).count() > ctx.total:
-            ctx.notes.append(f"mirror holds more {resource} than Intercom; ran a full pass to flag deletions")
-            contacts_full(role, resource)(ctx)
-            ctx.did_full = True
+        if role == Contact.USER:
+            ctx.notes.extend(merges.find_merged_leads(ctx.client, changed))
+        reread_companies_of(ctx, changed)
+        vanished = Contact.objects.live().filter(role=role).count() - (ctx.total or 0)
+        if ctx.total is None or vanished <= 0:
+            return
+        if role == Contact.LEAD:
+            # Leads gone from the list: merges whose user has another email. Ask the
+            # users that changed in this window which leads' conversations they hold
+            # now (one request per such user), never a rescroll of every lead.
+            ctx.notes.extend(merges.find_leads_merged_into_changed_users(ctx.client, cutoff))
+            left = Contact.objects.live().filter(role=role).count() - ctx.total
+            if left > 0:
+                ctx.notes.append(f"{left} leads left Intercom unexplained; the next full pass finds which")
+            return
+        # Users only leave Intercom by deletion, which a list cannot show: a
+        # complete pass flags them (user.deleted webhooks usually got there first).
+        ctx.notes.append(f"mirror holds {vanished} more users than Intercom; ran a full pass to flag deletions")
+        contacts_full(role, resource)(ctx)
+        ctx.did_full = True
 
     return incremental
 
 
+def resolve_vanished_leads(ctx: SyncContext, lead_ids: list[str]) -> int:
+    gone, found = merges.resolve_vanished_leads(ctx.client, lead_ids)
+    ctx.notes.extend(found)
+    return gone
+
+
+def reread_companies_of(ctx: SyncContext, contacts: list[dict[str, Any]]) -> None:
+    """Re-read, by id, the companies named by contacts that changed (one request per company).
+
+    A user joining or leaving a company changes the company's `user_count` and
+    `updated_at`, and v1 cannot list companies by `updated_at`: without this, the
+    figures would wait for the next whole read of companies.
+    """
+    ids = list(dict.fromkeys(ref_id(c) for p in contacts for c in unwrap(p.get("companies"), "companies")))
+    for start in range(0, len(ids), PER_PAGE):
+        found = []
+        for outcome in fetch_all(ctx.client.get_company, [i for i in ids[start : start + PER_PAGE] if i]):
+            if isinstance(outcome, NotFound):
+                continue  # the next whole read of companies flags it
+            if isinstance(outcome, BaseException):
+                raise outcome
+            found.append(outcome)
+        apply_companies(found, Source.DIRECT, ctx.now(), known_refs=ctx.known_refs)
+        ctx.renew_lease()
+    if ids:
+        ctx.notes.append(f"companies of changed contacts re-read: {len(ids)}")
+
+
+def direct_writer(ctx: SyncContext, write: Callable) -> Callable[[list[dict[str, Any]]], None]:
+    """Return a page writer for answers to reads by id (which outrank list items)."""
+    return lambda found: write(ctx, found, Source.DIRECT)
+
+
 def companies_full(ctx: SyncContext) -> None:
-    write = lambda page: write_companies(ctx, page)  # noqa: E731
-    scroll(ctx, "companies", write)
-    flag_vanished(ctx, Company.objects.all(), ctx.client.get_company, write)
+    scroll(ctx, "companies", lambda page: write_companies(ctx, page))
+    flag_vanished(ctx, Company.objects.all(), ctx.client.get_company, direct_writer(ctx, write_companies))
 
 
 def companies_incremental(ctx: SyncContext, cutoff: datetime) -> None:
     """Scroll companies again only when the last whole read is older than SYNC_COMPANIES_MINUTES.
 
     v1 sorts companies by last_request_at only and pages no deeper than 10,000, so
-    there is no newest-first read to stop early on; company.created webhooks and
-    the companies nested in users' payloads fill the gap in between.
+    there is no newest-first read to stop early on; company.created webhooks, and
+    the contacts passes' re-reads of the companies their changed contacts name,
+    fill the gap in between.
     """
     last = SyncState.objects.get(resource="companies").last_full_at
     due = last is None or ctx.now() - last >= timedelta(minutes=settings.SYNC_COMPANIES_MINUTES)
@@ -445,29 +361,37 @@ def companies_incremental(ctx: SyncContext, cutoff: datetime) -> None:
 
 def admins_full(ctx: SyncContext) -> None:
     items = ctx.client.list_admins().get("admins") or []
-    write = lambda page: write_simple(ctx, Admin, page)  # noqa: E731
-    write([i for i in items if i.get("type", "admin") == "admin"])
-    flag_vanished(ctx, Admin.objects.all(), ctx.client.get_admin, write)
+    write_simple(ctx, Admin, [i for i in items if i.get("type", "admin") == "admin"])
+    flag_vanished(
+        ctx, Admin.objects.all(), ctx.client.get_admin, lambda found: write_simple(ctx, Admin, found, Source.DIRECT)
+    )
 
 
 def teams_full(ctx: SyncContext) -> None:
-    write = lambda page: write_teams(ctx, page)  # noqa: E731
-    write(ctx.client.list_teams().get("teams") or [])
-    flag_vanished(ctx, Team.objects.all(), ctx.client.get_team, write)
+    write_teams(ctx, ctx.client.list_teams().get("teams") or [])
+    flag_vanished(ctx, Team.objects.all(), ctx.client.get_team, direct_writer(ctx, write_teams))
 
 
 def tags_full(ctx: SyncContext) -> None:
-    write = lambda page: write_simple(ctx, Tag, page)  # noqa: E731
-    write(ctx.client.list_tags().get("tags") or [])
-    flag_vanished(ctx, Tag.objects.all(), lambda i: ctx.client.request("GET", f"/tags/{i}"), write)
+    write_simple(ctx, Tag, ctx.client.list_tags().get("tags") or [])
+    flag_vanished(
+        ctx,
+        Tag.objects.all(),
+        lambda i: ctx.client.request("GET", f"/tags/{i}"),
+        lambda found: write_simple(ctx, Tag, found, Source.DIRECT),
+    )
 
 
 def segments_full(ctx: SyncContext) -> None:
     people = ctx.client.list_segments().get("segments") or []
     companies = ctx.client.list_segments(type="company").get("segments") or []
-    write = lambda page: write_simple(ctx, Segment, page)  # noqa: E731
-    write(people + companies)
-    flag_vanished(ctx, Segment.objects.all(), ctx.client.get_segment, write)
+    write_simple(ctx, Segment, people + companies)
+    flag_vanished(
+        ctx,
+        Segment.objects.all(),
+        ctx.client.get_segment,
+        lambda found: write_simple(ctx, Segment, found, Source.DIRECT),
+    )
 
 
 def conversations_full(ctx: SyncContext) -> None:
@@ -500,4 +424,5 @@ RESOURCES: dict[str, tuple[Callable, Callable | None]] = {
     "users": (contacts_full(Contact.USER, "users"), contacts_incremental(Contact.USER, "users", "list_users")),
     "leads": (contacts_full(Contact.LEAD, "leads"), contacts_incremental(Contact.LEAD, "leads", "list_leads")),
     "conversations": (conversations_full, conversations_incremental),
+    "notes": (notes.notes_full, notes.notes_incremental),
 }

@@ -1,14 +1,12 @@
-"""Bulk writes of Intercom payloads into mirror rows.
+"""Bulk SQL for the mirror: multi-row upserts, column updates and link tables.
 
-One call writes one page: a single query finds which rows exist and what they
-were built from, unchanged rows are only marked as seen, and new or changed rows
-go in with one INSERT … ON CONFLICT DO UPDATE.
+No policy lives here: which rows may be written, and over what, is decided by
+`intercom_mirror.apply`, which passes its guard down as the upsert's WHERE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,83 +22,13 @@ BATCH_ROWS = 1_000
 ZERO = timedelta(0)
 
 
-@dataclass
-class UpsertResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    # Intercom id → primary key of every row written (new or changed), for linking.
-    written: dict[str, int] = field(default_factory=dict)
-    # Intercom ids of the rows this call created.
-    fresh: set[str] = field(default_factory=set)
-
-
-def dedupe(payloads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return payloads with one entry per id, the last one winning (pages can overlap)."""
-    by_id: dict[str, dict[str, Any]] = {}
-    for payload in payloads:
-        if isinstance(payload, dict) and payload.get("id") not in (None, ""):
-            by_id[str(payload["id"])] = payload
-    return list(by_id.values())
-
-
-def upsert(
-    model: type[MirrorModel],
-    rows: Sequence[MirrorModel],
-    now: datetime,
-    *,
-    update_fields: Sequence[str] | None = None,
-    force: bool = False,
-    undelete_before: datetime | None = None,
-) -> UpsertResult:
-    """Write rows built by `from_payload`: insert new ones, update changed ones, mark all as seen.
-
-    `force` rewrites rows even when their payload is unchanged (an explicit resync
-    repairs typed columns that drifted from the raw JSON). With `undelete_before`,
-    a row flagged deleted at or after that moment is left alone: a sync page read
-    before a delete webhook must not bring the record back.
-    """
-    result = UpsertResult()
-    # One row per id, the last winning: pages can overlap, and PostgreSQL refuses to
-    # update the same row twice in one INSERT … ON CONFLICT.
-    rows = list({row.intercom_id: row for row in rows}.values())
-    if not rows:
-        return result
-    keys = [row.intercom_id for row in rows]
-    dated = has_updated_at(model)
-    columns = ["intercom_id", "raw_hash", "deleted_at"] + (["updated_at"] if dated else [])
-    existing = {values[0]: values[1:] for values in model.objects.filter(intercom_id__in=keys).values_list(*columns)}
-    changed, unchanged = [], []
-    for row in rows:
-        row.synced_at, row.deleted_at = now, None
-        known = existing.get(row.intercom_id)
-        if known is not None and undelete_before and known[1] is not None and known[1] >= undelete_before:
-            result.unchanged += 1
-            continue
-        if known is None:
-            result.created += 1
-            result.fresh.add(row.intercom_id)
-            changed.append(row)
-        elif is_stale(row, known[2] if dated else None) or (
-            not force and known[0] == row.raw_hash and known[1] is None
-        ):
-            result.unchanged += 1
-            unchanged.append(row.intercom_id)
-        else:
-            result.updated += 1
-            changed.append(row)
-    if changed:
-        result.written = insert_or_update(model, changed, update_fields or model.synced_fields())
-    if unchanged:
-        # Seen again: this is what lets a full pass tell vanished rows from live ones.
-        model.objects.filter(intercom_id__in=unchanged).update(synced_at=now)
-    return result
-
-
 def insert_or_update(
-    model: type[MirrorModel], rows: Sequence[MirrorModel], update_fields: Sequence[str]
+    model: type[MirrorModel], rows: Sequence[MirrorModel], update_fields: Sequence[str], where: str = ""
 ) -> dict[str, int]:
-    """INSERT … ON CONFLICT (intercom_id) DO UPDATE in large batches; return intercom id → pk.
+    """INSERT … ON CONFLICT (intercom_id) DO UPDATE [WHERE …] in large batches; return intercom id → pk.
+
+    `where` may refer to the stored row by the table's name and to the incoming one
+    as EXCLUDED; a row it refuses is neither written nor returned.
 
     Django's bulk_create prepares every value through the generic field machinery
     and, on SQLite, sends at most 999 parameters per statement; on a full sync that
@@ -114,7 +42,11 @@ def insert_or_update(
     assignments = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (f.column for f in fields) if c in updated)
     converters = [row_converter(f) for f in fields]
     head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-    tail = f" ON CONFLICT ({quote('intercom_id')}) DO UPDATE SET {assignments} RETURNING {quote('intercom_id')}, {quote('id')}"
+    guard = f" WHERE {where}" if where else ""
+    tail = (
+        f" ON CONFLICT ({quote('intercom_id')}) DO UPDATE SET {assignments}{guard}"
+        f" RETURNING {quote('intercom_id')}, {quote('id')}"
+    )
     written: dict[str, int] = {}
     if connection.vendor == "postgresql":
         # One array parameter per column: the statement stays short, so psycopg
@@ -207,20 +139,6 @@ def column_converter(field: models.Field) -> Callable[[Any], Any]:
 
 def adapt(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def has_updated_at(model: type[MirrorModel]) -> bool:
-    return any(f.name == "updated_at" for f in model._meta.concrete_fields)
-
-
-def is_stale(row: MirrorModel, stored_updated_at: datetime | None) -> bool:
-    """Return True when the mirror already holds a newer version than this payload.
-
-    A webhook can land between the moment a sync page was read and the moment it
-    is written; the older page must not overwrite it.
-    """
-    incoming = getattr(row, "updated_at", None)
-    return bool(stored_updated_at and incoming and stored_updated_at > incoming)
 
 
 def ensure_refs(
