@@ -144,6 +144,7 @@ def run_pass(
     """Run one pass over a resource under its lock and return the finished SyncRun."""
     owner = uuid.uuid4().hex
     wait, notify = wait_for(full)
+    asked = timezone.now()
     try:
         # `sleep` is the client's clock, so a test with a fake clock waits no real time.
         lock = locks.acquire(resource, owner, wait=wait, sleep=sleep, notify=notify)
@@ -152,6 +153,7 @@ def run_pass(
             resource=resource,
             kind=SyncRun.FULL if full else SyncRun.INCREMENTAL,
             status=SyncRun.SKIPPED,
+            started_at=asked,
             finished_at=timezone.now(),
             notes=str(busy),
         )
