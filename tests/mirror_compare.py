@@ -12,6 +12,7 @@ from intercom_mirror.models import (
     Conversation,
     ConversationPart,
     MirrorModel,
+    Note,
     Segment,
     Tag,
     Team,
@@ -68,8 +69,22 @@ def assert_conversations_match(client: IntercomClient) -> None:
         }
 
 
-def assert_mirror_matches(client: IntercomClient) -> None:
-    """Assert the mirror holds exactly what the API serves now."""
+def assert_notes_match(client: IntercomClient) -> None:
+    """Assert every live contact's notes are mirrored, and nothing else (one request per contact)."""
+    expected: dict[str, dict[str, Any]] = {}
+    for contact_id in Contact.objects.live().values_list("intercom_id", flat=True):
+        for note in client.iter_items("list_notes_for_user", "notes", id=contact_id):
+            expected[str(note["id"])] = note
+            row = Note.objects.filter(intercom_id=str(note["id"])).first()
+            assert row is not None and row.contact_id == contact_id, f"note {note['id']} of {contact_id} missing"
+    rows = {n.intercom_id: n for n in Note.objects.live()}
+    assert set(rows) == set(expected), f"notes: missing {set(expected) - set(rows)}, extra {set(rows) - set(expected)}"
+    for note_id, payload in expected.items():
+        assert rows[note_id].body == payload.get("body") and rows[note_id].author_id == ref_id(payload.get("author"))
+
+
+def assert_mirror_matches(client: IntercomClient, *, notes: bool = True) -> None:
+    """Assert the mirror holds exactly what the API serves now (notes too, unless told not to)."""
     assert_contacts_match(client, "users", Contact.USER)
     assert_contacts_match(client, "leads", Contact.LEAD)
     companies = {str(c["id"]): c for page in client.iter_scroll("companies") for c in page}
@@ -81,3 +96,5 @@ def assert_mirror_matches(client: IntercomClient) -> None:
     segments = client.list_segments()["segments"] + client.list_segments(type="company")["segments"]
     assert_rows_match(Segment, Segment.objects.all(), {str(s["id"]): s for s in segments}, "segments")
     assert_conversations_match(client)
+    if notes:
+        assert_notes_match(client)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import socket
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from intercom_mirror.models import Contact, Conversation, SyncRun
+from intercom_mirror import sync
+from intercom_mirror.models import Contact, Conversation, SyncRun, SyncState
+from intercom_mirror.sync import engine
 from tests.mirror_compare import assert_mirror_matches
 
 
@@ -19,7 +24,7 @@ def run(*args) -> str:
 def test_it_mirrors_the_sandbox_over_real_http(live_sandbox):
     output = run("--full")
     assert "Intercom sync" in output and "conversations" in output
-    assert SyncRun.objects.filter(status="ok").count() == 8
+    assert SyncRun.objects.filter(status="ok").count() == len(sync.RESOURCES)
     from intercom_mirror.sync import make_client
 
     with make_client() as client:
@@ -65,3 +70,26 @@ def test_it_shows_a_progress_bar_per_resource_with_totals(live_sandbox):
     output = run("--full", "--only", "users,leads")
     assert "users" in output and "80/80" in output
     assert "leads" in output and "20/20" in output
+
+
+@pytest.mark.django_db
+def test_it_waits_for_a_busy_lock_then_names_the_holder_and_exits_non_zero(live_sandbox, settings):
+    settings.SYNC_LOCK_WAIT_SECONDS = 0.2
+    assert engine.claim("admins", "another-run")  # held by a live run (this very process)
+    holder = f"admins: locked by {socket.gethostname()}:{os.getpid()} since "
+    out = StringIO()
+    with pytest.raises(CommandError, match=rf"^not run: {holder}.*\(heartbeat 0 s ago\); waited 0.2 s$"):
+        call_command("intercom_sync", "--only", "admins,teams", stdout=out)
+    assert f"{holder}" in out.getvalue() and "; waiting up to 0.2 s" in out.getvalue()
+    statuses = dict(SyncRun.objects.values_list("resource", "status"))
+    assert statuses == {"admins": "skipped", "teams": "ok"}
+
+
+@pytest.mark.django_db
+def test_it_prints_the_runs_notes_and_a_takeover(live_sandbox):
+    assert engine.claim("admins", "crashed-run")
+    SyncState.objects.filter(resource="admins").update(locked_until=timezone.now())
+    output = run("--only", "admins")
+    assert "admins: took over the lock of " in output and ": its lease ran out" in output
+    run_row = SyncRun.objects.get(resource="admins")
+    assert run_row.status == "ok" and run_row.took_over_from and not run_row.errors

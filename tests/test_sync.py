@@ -119,7 +119,7 @@ def test_it_reads_only_what_changed_in_an_incremental_pass():
 def test_it_loses_and_duplicates_nothing_under_faults(sandbox, inject):
     full(sandbox, only=["admins", "teams", "tags", "segments", "companies"])
     inject(sandbox.app.faults)
-    runs = full(sandbox, only=["users", "leads", "conversations"])
+    runs = full(sandbox, only=["users", "leads", "conversations", "notes"])
     assert {r.status for r in runs} == {"ok"}, [r.errors for r in runs]
     assert_mirror_matches(sandbox.client)
 
