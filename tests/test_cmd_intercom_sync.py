@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from io import StringIO
 
@@ -78,7 +79,7 @@ def test_it_waits_for_a_busy_lock_then_names_the_holder_and_exits_non_zero(live_
     assert engine.claim("admins", "another-run")  # held by a live run (this very process)
     holder = f"admins: locked by {socket.gethostname()}:{os.getpid()} since "
     out = StringIO()
-    with pytest.raises(CommandError, match=rf"^not run: {holder}.*\(heartbeat 0 s ago\); waited 0.2 s$"):
+    with pytest.raises(CommandError, match=rf"^not run: {re.escape(holder)}.*\(heartbeat 0 s ago\); waited 0.2 s$"):
         call_command("intercom_sync", "--only", "admins,teams", stdout=out)
     assert f"{holder}" in out.getvalue() and "; waiting up to 0.2 s" in out.getvalue()
     statuses = dict(SyncRun.objects.values_list("resource", "status"))

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import os
+import socket
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from intercom_mirror import sync
 from intercom_mirror.models import Contact, SyncRun
+from intercom_mirror.sync import engine
 
 
 @pytest.mark.django_db
@@ -46,3 +50,22 @@ def test_it_keeps_the_query_count_flat(sandbox, staff_client):
     with CaptureQueriesContext(connection) as queries:
         staff_client.get("/")
     assert len(queries) <= 15, [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_it_shows_notes_apart_from_errors_and_not_as_failures(staff_client):
+    SyncRun.objects.create(resource="companies", kind="incremental", status="ok", notes="companies: not due yet")
+    SyncRun.objects.create(resource="users", kind="full", status="failed", errors="ServerError: 500", notes="restarted")
+    page = staff_client.get("/").content.decode()
+    assert '<td colspan="10" class="muted">Notes: companies: not due yet</td>' in page
+    assert "<strong>Errors:</strong> ServerError: 500" in page and "Notes: restarted" in page
+    assert "1 resource failed on the last run" in page
+
+
+@pytest.mark.django_db
+def test_it_shows_who_holds_the_lock_of_a_running_sync(staff_client):
+    SyncRun.objects.create(resource="users", kind="full")
+    assert engine.claim("users", "the-running-one")
+    page = staff_client.get("/").content.decode()
+    assert f'running… <span class="muted">on {socket.gethostname()}:{os.getpid()} since ' in page
+    engine.release("users", "the-running-one")

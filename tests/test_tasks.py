@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import ast
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_q.models import Schedule
 
 from intercom_mirror import tasks
 from intercom_mirror.models import Contact, SyncRun
+from intercom_mirror.sync import engine
 
 
 @pytest.mark.django_db
@@ -41,3 +46,36 @@ def test_it_fails_the_task_when_a_resource_fails(live_sandbox, settings):
     settings.INTERCOM_ACCESS_TOKEN = "not-the-token"
     with pytest.raises(tasks.SyncFailed, match="admins=failed"):
         tasks.incremental_sync()
+
+
+@pytest.mark.django_db
+def test_it_fails_the_full_sync_and_retries_it_later_when_a_resource_stays_locked(live_sandbox, settings):
+    settings.SYNC_LOCK_WAIT_SECONDS = 0
+    assert engine.claim("tags", "another-run")
+    with pytest.raises(tasks.SyncSkipped, match=r"tags=skipped.*; retrying tags at \d\d:\d\d"):
+        tasks.full_sync()
+    retry = Schedule.objects.get(name=tasks.RETRY_NAME)
+    assert (retry.func, retry.schedule_type) == (tasks.FULL_TASK, Schedule.ONCE)
+    assert ast.literal_eval(retry.kwargs) == {"only": ["tags"], "attempt": 2}
+    assert abs(retry.next_run - timezone.now() - timedelta(minutes=tasks.RETRY_MINUTES)) < timedelta(seconds=30)
+
+    engine.release("tags", "another-run")
+    assert tasks.full_sync(**ast.literal_eval(retry.kwargs)) == "tags=ok"
+
+
+@pytest.mark.django_db
+def test_it_gives_up_retrying_after_the_last_attempt(live_sandbox, settings):
+    settings.SYNC_LOCK_WAIT_SECONDS = 0
+    assert engine.claim("tags", "stuck-run")
+    with pytest.raises(tasks.SyncSkipped, match="gave up after 4 attempts"):
+        tasks.full_sync(only=["tags"], attempt=tasks.FULL_SYNC_ATTEMPTS)
+    assert not Schedule.objects.filter(name=tasks.RETRY_NAME).exists()
+    engine.release("tags", "stuck-run")
+
+
+@pytest.mark.django_db
+def test_it_lets_the_incremental_sync_skip_a_locked_resource(live_sandbox):
+    assert engine.claim("tags", "another-run")
+    assert "tags=skipped" in tasks.incremental_sync()
+    assert not Schedule.objects.filter(name=tasks.RETRY_NAME).exists()
+    engine.release("tags", "another-run")
