@@ -59,6 +59,7 @@ def invalid(name: str, message: str) -> SandboxError:
 
 
 def as_object(body: Any, name: str = "body") -> dict[str, Any]:
+    """Return a JSON body (or a nested part of one) as a dict; absent is empty, anything else is refused."""
     if body is None:
         return {}
     if not isinstance(body, dict):
@@ -146,7 +147,7 @@ class WorkspaceBase:
         self._rev = 0
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._cache_rev = -1
-        self._install_standard_attributes()
+        self._install_standard_attributes()  # from DataAttributesMixin: Workspace composes the two
 
     def new_hex_id(self, ts: int | None = None) -> str:
         """Return a fresh 24-hex id shaped like a Mongo ObjectId (timestamp, machine, counter)."""
