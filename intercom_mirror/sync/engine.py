@@ -102,6 +102,7 @@ def claim(resource: str, owner: str) -> bool:
 
 
 def release(resource: str, owner: str) -> None:
+    """Give up a lock taken with `claim`."""
     locks.Lock(resource, owner, advisory_key=locks.advisory_key(resource) if locks.is_advisory() else None).release()
 
 
