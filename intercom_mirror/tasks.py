@@ -14,6 +14,7 @@ from intercom_mirror import sync
 
 INCREMENTAL_TASK = "intercom_mirror.tasks.incremental_sync"
 FULL_TASK = "intercom_mirror.tasks.full_sync"
+PRUNE_TASK = "intercom_mirror.tasks.prune_webhook_deliveries"
 RETRY_NAME = "Intercom full sync retry"
 RETRY_MINUTES = 15
 FULL_SYNC_ATTEMPTS = 4  # the nightly run and three retries: a lock held longer than that is a stuck worker
@@ -105,7 +106,7 @@ def summarise(runs) -> str:
 
 
 def ensure_schedules() -> list[Schedule]:
-    """Create or update the incremental and nightly full sync schedules (safe to run repeatedly)."""
+    """Create or update the sync schedules and the hourly webhook pruning (safe to run repeatedly)."""
     now = timezone.now()
     nightly = now.replace(hour=settings.SYNC_FULL_HOUR, minute=0, second=0, microsecond=0)
     if nightly <= now:
@@ -126,4 +127,8 @@ def ensure_schedules() -> list[Schedule]:
     if not created and (full.func, full.schedule_type) != (FULL_TASK, Schedule.DAILY):
         full.func, full.schedule_type = FULL_TASK, Schedule.DAILY
         full.save()
-    return [incremental, full]
+    prune, _ = Schedule.objects.update_or_create(
+        name="Prune webhook payloads",
+        defaults={"func": PRUNE_TASK, "schedule_type": Schedule.HOURLY, "repeats": -1},
+    )
+    return [incremental, full, prune]

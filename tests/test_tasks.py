@@ -18,12 +18,14 @@ def test_it_creates_the_schedules_once(settings):
     tasks.ensure_schedules()
     tasks.ensure_schedules()
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == 2
+    assert len(schedules) == 3
     incremental = schedules["Intercom incremental sync"]
     assert (incremental.func, incremental.schedule_type, incremental.minutes) == (tasks.INCREMENTAL_TASK, "I", 7)
     full = schedules["Intercom full sync"]
     assert (full.func, full.schedule_type) == (tasks.FULL_TASK, "D")
     assert full.next_run.hour == settings.SYNC_FULL_HOUR
+    prune = schedules["Prune webhook payloads"]
+    assert (prune.func, prune.schedule_type) == (tasks.PRUNE_TASK, "H")
 
 
 @pytest.mark.django_db
