@@ -514,7 +514,11 @@ class SyncRunAdmin(MirrorAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(MirrorAdmin):
-    list_display = ["resource", "watermark", "last_full_at", "locked_by", "locked_until"]
+    list_display = ["resource", "watermark", "last_full_at", "lock_column"]
+
+    @admin.display(description="lock")
+    def lock_column(self, obj: SyncState) -> str:
+        return f"held by {obj.describe_lock()}" if obj.locked_by else "free"
 
 
 @admin.register(WebhookDelivery)

@@ -523,10 +523,12 @@ class Note(MirrorModel):
 
 
 class SyncState(models.Model):
-    """Per-resource watermark and lease lock.
+    """Per-resource watermark, and who holds the resource's sync lock.
 
-    The lock is a lease (`locked_until`), claimed with a conditional UPDATE, so a
-    worker that crashes never holds a resource for longer than one lease.
+    The lock itself is in `sync/locks.py`: a session advisory lock on PostgreSQL,
+    a heartbeat-renewed lease (`locked_until`) on SQLite. Either way these columns
+    name the holder (host, pid, since) so that a dead one is recognised and taken
+    over, and operators can be told who holds it.
     """
 
     resource = models.CharField(max_length=32, unique=True)
