@@ -41,7 +41,7 @@ from enum import IntEnum
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from intercom_mirror.bulk import ensure_refs, insert_or_update, replace_links, update_columns
@@ -309,6 +309,7 @@ def apply_conversation_details(
             if r.intercom_id in pks
         }
         update_columns(Conversation, bookkeeping, ["parts_total", "parts_fetched_for", "parts_synced"])
+        refresh_waiting(pks.values())
     return result, sum(max(v["parts_total"] - v["parts_synced"], 0) for v in bookkeeping.values())
 
 
@@ -338,6 +339,9 @@ def apply_conversation_items(items: list[dict[str, Any]], source: Source, now: d
             update_columns(
                 Conversation, {pk: {"parts_synced": held.get(pk, 0)} for pk in pks.values()}, ["parts_synced"]
             )
+        # A state change (a close) matters to waiting as much as a new part.
+        touched = set(result.written) | {str(i["id"]) for i in with_parts}
+        refresh_waiting(conversation_pks(sorted(touched)).values())
     return result
 
 
@@ -436,6 +440,50 @@ def link_conversation_tags(payloads: list[dict[str, Any]], pks: dict[str, int]) 
 
 def conversation_pks(intercom_ids: list[str]) -> dict[str, int]:
     return dict(Conversation.objects.filter(intercom_id__in=intercom_ids).values_list("intercom_id", "pk"))
+
+
+def refresh_waiting(conversation_pks: Iterable[int]) -> None:
+    """Recompute who waits since when, from the parts the mirror holds.
+
+    - "last activity" (`updated_at`) and "waiting since" are separate things;
+    - only an admin reply (an admin's comment) clears waiting: notes, assignments,
+      state changes and bots do not;
+    - a customer message starts waiting, but does not move it while the customer
+      already waits; the opening message counts when a customer wrote it;
+    - a closed conversation waits for nobody.
+    """
+    pks = list(conversation_pks)
+    if not pks:
+        return
+    customers = Conversation.CUSTOMER_AUTHORS
+    heads = Conversation.objects.filter(pk__in=pks).values_list("pk", "state", "author_type", "created_at")
+    figures: dict[int, dict[str, Any]] = {}
+    for pk, state, author_type, created_at in heads:
+        opened_by_customer = author_type in customers and created_at is not None
+        figures[pk] = {
+            "state": state,
+            "last_customer_part_at": created_at if opened_by_customer else None,
+            "last_admin_reply_at": None,
+            "waiting_since": created_at if opened_by_customer else None,
+        }
+    parts = (
+        ConversationPart.objects.live()
+        .filter(conversation_id__in=pks, created_at__isnull=False)
+        .filter(Q(author_type__in=customers) | Q(author_type="admin", part_type="comment"))
+        .order_by("conversation_id", "created_at", "id")
+        .values_list("conversation_id", "author_type", "created_at")
+    )
+    for pk, author_type, created_at in parts.iterator(chunk_size=2000):
+        row = figures[pk]
+        if author_type == "admin":
+            row["last_admin_reply_at"], row["waiting_since"] = created_at, None
+        else:
+            row["last_customer_part_at"] = created_at
+            row["waiting_since"] = row["waiting_since"] or created_at
+    for row in figures.values():
+        if row.pop("state") == Conversation.CLOSED:
+            row["waiting_since"] = None
+    update_columns(Conversation, figures, list(Conversation.DERIVED_FIELDS))
 
 
 def parts_held(conversation_pks) -> dict[int, int]:

@@ -401,7 +401,12 @@ class Conversation(MirrorModel):
     author_intercom_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
-    waiting_since = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the customer has waited for an admin reply (None: not waiting)."
+    )
+    # Mirrored from the parts: only an admin reply clears waiting; bots and notes do not count.
+    last_customer_part_at = models.DateTimeField(null=True, blank=True)
+    last_admin_reply_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     parts_total = models.IntegerField(default=0, help_text="Parts Intercom says the conversation has.")
     parts_synced = models.IntegerField(default=0, help_text="Parts the mirror holds.")
@@ -422,6 +427,14 @@ class Conversation(MirrorModel):
 
     def __str__(self) -> str:
         return f"Conversation {self.intercom_id}"
+
+    # Computed by the apply path from the parts it holds, never taken from a payload.
+    DERIVED_FIELDS = ("waiting_since", "last_customer_part_at", "last_admin_reply_at")
+    CUSTOMER_AUTHORS = ("user", "lead", "contact")
+
+    @classmethod
+    def synced_fields(cls) -> list[str]:
+        return [f for f in super().synced_fields() if f not in cls.DERIVED_FIELDS]
 
     @property
     def parts_drift(self) -> int:
@@ -449,7 +462,7 @@ class Conversation(MirrorModel):
             "author_intercom_id": ref_id(message.get("author")),
             "created_at": from_unix(payload.get("created_at")),
             "updated_at": from_unix(payload.get("updated_at")),
-            "waiting_since": from_unix(payload.get("waiting_since")),
+            "waiting_since": from_unix(payload.get("waiting_since")),  # until the parts say otherwise
             "snoozed_until": from_unix(payload.get("snoozed_until")),
         }
 
@@ -642,3 +655,114 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.notification_id}"
+
+
+class StaffProfile(models.Model):
+    """A dashboard user's link to the Intercom admin they act as, and their preferences."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="staff_profile")
+    # Writes are sent as this admin, decided on the server. Matched by email on first login.
+    admin = models.ForeignKey(
+        Admin, to_field="intercom_id", db_constraint=False, null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="staff_profiles",
+    )  # fmt: skip
+    keyboard_shortcuts = models.BooleanField(default=True, help_text="Single-key shortcuts (WCAG 2.1.4).")
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.admin_id or 'no admin'}"
+
+
+class StaffAction(models.Model):
+    """One write a staff user asked for, sent to Intercom by an action function (`intercom_mirror/actions/`).
+
+    Recorded before the API is called, so nothing typed is lost when Intercom is
+    down: a queued action is retried in order by a django-q2 task until it is
+    done, fails with a 4xx, or is discarded.
+    """
+
+    PENDING, QUEUED, SENDING, DONE, FAILED, DISCARDED = "pending", "queued", "sending", "done", "failed", "discarded"
+    STATES = [
+        (PENDING, "Pending"), (QUEUED, "Queued"), (SENDING, "Sending"),
+        (DONE, "Done"), (FAILED, "Failed"), (DISCARDED, "Discarded"),
+    ]  # fmt: skip
+    OPEN_STATES = (PENDING, QUEUED, SENDING)
+
+    user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="staff_actions")
+    admin_intercom_id = models.CharField(max_length=64, help_text="The Intercom admin the write is sent as.")
+    verb = models.CharField(max_length=32, db_index=True)
+    target_type = models.CharField(max_length=20)
+    target_intercom_id = models.CharField(max_length=64)
+    request_body = models.JSONField(default=dict, blank=True)
+    # One per composer submit: a double click or a resend of the same key posts once.
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=STATES, default=PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when a request went out: after a lost answer, the action reads the record back before sending again.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    result_intercom_id = models.CharField(max_length=64, blank=True, help_text="e.g. the conversation part created.")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_intercom_id", "-created_at"], name="staffaction_target"),
+            models.Index(fields=["state", "next_attempt_at"], name="staffaction_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.verb} {self.target_type} {self.target_intercom_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    def summary(self) -> str:
+        """Return "<staff user> replied · 201 · 0.4 s" for the conversation's log."""
+        parts = [f"{self.user.get_username()} {self.verb_past()}"]
+        if self.http_status:
+            parts.append(str(self.http_status))
+        if self.duration_ms is not None:
+            parts.append(f"{self.duration_ms / 1000:.1f} s")
+        if self.state != self.DONE:
+            parts.append(self.get_state_display().lower())
+        return " · ".join(parts)
+
+    def verb_past(self) -> str:
+        return VERBS_PAST.get(self.verb, self.verb)
+
+
+VERBS_PAST = {
+    "reply": "replied",
+    "note": "added a note",
+    "assign": "assigned",
+    "close": "closed",
+    "reopen": "reopened",
+    "snooze": "snoozed",
+    "unsnooze": "unsnoozed",
+    "mark_read": "marked as read",
+    "tag": "tagged",
+    "untag": "untagged",
+}
+
+
+class ConversationViewer(models.Model):
+    """Who has a conversation open right now (presence), refreshed by the thread's polling."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    conversation_intercom_id = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation_intercom_id", "user"], name="one_viewer_row_per_user"),
+        ]
+        indexes = [models.Index(fields=["conversation_intercom_id", "seen_at"], name="viewer_conv_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewing {self.conversation_intercom_id}"

@@ -180,3 +180,38 @@ def test_the_precedence_table_is_in_the_module_docstring():
     doc = apply.__doc__
     for rule in ("newer `updated_at`", "direct read (3)", "list item (2)", "webhook item (1)", "under a row"):
         assert rule in doc
+
+
+def part(pid: str, at: int, author: str, part_type: str = "comment") -> dict:
+    return {"type": "conversation_part", "id": pid, "part_type": part_type, "body": "x", "created_at": at,
+            "updated_at": at, "author": {"type": author, "id": f"{author}-1"}}  # fmt: skip
+
+
+def conversation(parts: list[dict], state: str = "open", updated_at: int = T0 + 100) -> dict:
+    return {
+        "type": "conversation", "id": "c1", "created_at": T0, "updated_at": updated_at, "state": state,
+        "open": state != "closed", "conversation_message": {"author": {"type": "user", "id": "u1"}, "body": "help"},
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts, "total_count": len(parts)},
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_keeps_waiting_since_from_the_first_unanswered_customer_message():
+    from intercom_mirror.apply import apply_conversation_details
+
+    history = [part("p1", T0 + 10, "admin", "note"), part("p2", T0 + 20, "user"), part("p3", T0 + 25, "bot")]
+    apply_conversation_details([conversation(history)])
+    row = Conversation.objects.get(intercom_id="c1")
+    # A note and a bot do not answer the customer, and the follow-up does not move the start.
+    assert (row.waiting_since.timestamp(), row.last_customer_part_at.timestamp()) == (T0, T0 + 20)
+    assert row.last_admin_reply_at is None
+
+    history += [part("p4", T0 + 30, "admin"), part("p5", T0 + 40, "user"), part("p6", T0 + 50, "user")]
+    apply_conversation_details([conversation(history, updated_at=T0 + 200)])
+    row.refresh_from_db()
+    assert (row.waiting_since.timestamp(), row.last_admin_reply_at.timestamp()) == (T0 + 40, T0 + 30)
+    assert row.last_customer_part_at.timestamp() == T0 + 50
+
+    apply_conversation_items([{**conversation([], "closed", T0 + 300), "conversation_parts": None}], Source.WEBHOOK)
+    row.refresh_from_db()
+    assert row.waiting_since is None and row.last_customer_part_at.timestamp() == T0 + 50
