@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import views
 
@@ -7,4 +7,6 @@ urlpatterns = [
     path("", views.home, name="dash-home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="dash-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="dash-logout"),
+    path("", include("dashboard.inbox.urls")),
+    path("", include("dashboard.conversations.urls")),
 ]

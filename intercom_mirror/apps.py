@@ -15,6 +15,7 @@ class IntercomMirrorConfig(AppConfig):
     def ready(self) -> None:
         checks.register(check_intercom_settings)
         checks.register(check_sync_settings)
+        from intercom_mirror.actions import staff  # noqa: F401  (links staff users to admins on login)
 
 
 def check_intercom_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:

@@ -15,6 +15,7 @@ from intercom_mirror import sync
 INCREMENTAL_TASK = "intercom_mirror.tasks.incremental_sync"
 FULL_TASK = "intercom_mirror.tasks.full_sync"
 PRUNE_TASK = "intercom_mirror.tasks.prune_webhook_deliveries"
+ACTIONS_TASK = "intercom_mirror.tasks.send_queued_actions"
 RETRY_NAME = "Intercom full sync retry"
 RETRY_MINUTES = 15
 FULL_SYNC_ATTEMPTS = 4  # the nightly run and three retries: a lock held longer than that is a stuck worker
@@ -94,6 +95,14 @@ def find_merged_lead(user_id: str) -> str:
         return "; ".join(find_leads_merged_into(client, user)) or f"no merged lead found for user {user_id}"
 
 
+def send_queued_actions() -> str:
+    """Send the staff actions queued while Intercom was unreachable, in order, with backoff."""
+    from intercom_mirror.actions import process_queued_actions
+
+    figures = process_queued_actions()
+    return ", ".join(f"{k}={v}" for k, v in figures.items())
+
+
 def prune_webhook_deliveries() -> str:
     """Drop webhook payloads older than WEBHOOK_MAX_AGE_HOURS (their id, topic and outcome stay)."""
     from intercom_mirror.webhooks import prune_deliveries
@@ -131,4 +140,8 @@ def ensure_schedules() -> list[Schedule]:
         name="Prune webhook payloads",
         defaults={"func": PRUNE_TASK, "schedule_type": Schedule.HOURLY, "repeats": -1},
     )
-    return [incremental, full, prune]
+    actions, _ = Schedule.objects.update_or_create(
+        name="Send queued staff actions",
+        defaults={"func": ACTIONS_TASK, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+    )
+    return [incremental, full, prune, actions]

@@ -18,7 +18,7 @@ def test_it_creates_the_schedules_once(settings):
     tasks.ensure_schedules()
     tasks.ensure_schedules()
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == 3
+    assert len(schedules) == 4
     incremental = schedules["Intercom incremental sync"]
     assert (incremental.func, incremental.schedule_type, incremental.minutes) == (tasks.INCREMENTAL_TASK, "I", 7)
     full = schedules["Intercom full sync"]
