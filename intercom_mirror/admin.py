@@ -34,6 +34,8 @@ from intercom_mirror.models import (
     ConversationPart,
     Note,
     Segment,
+    StaffAction,
+    StaffProfile,
     SyncRun,
     SyncState,
     Tag,
@@ -530,3 +532,44 @@ class WebhookDeliveryAdmin(MirrorAdmin):
     @admin.display(description="outcome", ordering="outcome")
     def outcome_column(self, obj: WebhookDelivery) -> str:
         return truncated(obj.outcome)
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(MirrorAdmin):
+    """The staff-action log: every write a staff user asked for, and what Intercom answered."""
+
+    list_display = ["created_at", "user", "verb", "target_column", "state", "http_status", "seconds", "error_column"]
+    list_filter = ["state", "verb"]
+    list_select_related = ["user"]
+    search_fields = ["=target_intercom_id", "user__username"]
+    shown_as = {**MirrorAdmin.shown_as, "request_body": "request_body_json"}
+
+    @admin.display(description="record")
+    def target_column(self, obj: StaffAction) -> str:
+        return f"{obj.target_type} {obj.target_intercom_id}"
+
+    @admin.display(description="time", ordering="duration_ms")
+    def seconds(self, obj: StaffAction) -> str:
+        return "" if obj.duration_ms is None else f"{obj.duration_ms / 1000:.1f} s"
+
+    @admin.display(description="error")
+    def error_column(self, obj: StaffAction) -> str:
+        return truncated(obj.error_message)
+
+    @admin.display(description="request body")
+    def request_body_json(self, obj: StaffAction) -> SafeString:
+        return pretty_json(obj.request_body)
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    """Which Intercom admin each staff user's writes are sent as (matched by email on first login)."""
+
+    list_display = ["user", "admin", "keyboard_shortcuts"]
+    list_select_related = ["user", "admin"]
+    search_fields = ["user__username", "user__email"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "admin":
+            kwargs["queryset"] = Admin.objects.live().order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
