@@ -39,7 +39,6 @@ if [ -e "$DEMO_DB" ]; then
 fi
 rm -f "$DEMO_DB" "$DEMO_DB-wal" "$DEMO_DB-shm"
 $PY manage.py migrate --noinput -v 0
-$PY manage.py demo_login
 
 $PY manage.py intercom_sandbox --port "$SANDBOX_PORT" --seed 1 \
   --users "${DEMO_USERS:-2000}" --leads "${DEMO_LEADS:-500}" --conversations "${DEMO_CONVERSATIONS:-800}" \
@@ -54,6 +53,7 @@ for _ in $(seq 1 120); do
 done
 
 $PY manage.py intercom_sync --full
+$PY manage.py demo_login  # after the sync: the demo user acts as a mirrored Intercom admin
 $PY manage.py intercom_schedule
 $PY manage.py qcluster >qcluster.log 2>&1 &
 pids+=($!)

@@ -41,3 +41,17 @@ def test_it_demotes_an_old_superuser_demo_login_in_debug_mode(settings):
     user = authenticate(username="demo", password="new-password")
     assert user is not None and user.is_staff and not user.is_superuser
     assert 'no "Support staff" group yet' in output
+
+
+@pytest.mark.django_db
+def test_the_demo_user_acts_as_a_mirrored_admin(settings):
+    from django.contrib.auth.models import User
+
+    from intercom_mirror.models import Admin, StaffProfile
+
+    settings.DEBUG = True
+    Admin.objects.create(intercom_id="a1", name="Ada", email="ada@example.com")
+    out = StringIO()
+    call_command("demo_login", stdout=out)
+    assert StaffProfile.objects.get(user=User.objects.get(username="demo")).admin_id == "a1"
+    assert "writes as Intercom admin Ada" in out.getvalue()

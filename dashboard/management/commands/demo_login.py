@@ -5,6 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.management.base import BaseCommand, CommandError
 
+from intercom_mirror.actions import profile_for
+from intercom_mirror.models import Admin
+
 SUPPORT_STAFF = "Support staff"
 
 
@@ -40,6 +43,17 @@ class Command(BaseCommand):
                 "demo_login creates a staff login with a known password, so it refuses to run with DEBUG off. "
                 "Run it with DJANGO_DEBUG=true, or pass --i-know-this-is-not-production if this is not production."
             )
-        _, group = make_demo_user(username, password)
+        user, group = make_demo_user(username, password)
         where = f'group "{group.name}"' if group else f'no "{SUPPORT_STAFF}" group yet'
-        self.stdout.write(f"Demo login: {username} / {password}  (staff, not superuser; {where})")
+        admin = link_to_an_admin(user)
+        acting = f"writes as Intercom admin {admin.name or admin.email}" if admin else "no Intercom admin mirrored yet"
+        self.stdout.write(f"Demo login: {username} / {password}  (staff, not superuser; {where}; {acting})")
+
+
+def link_to_an_admin(user) -> Admin | None:
+    """Let the demo user act as the first mirrored admin (a real user is matched by email, or linked in the admin)."""
+    profile = profile_for(user)
+    if profile.admin is None:
+        profile.admin = Admin.objects.live().order_by("name", "id").first()
+        profile.save(update_fields=["admin"])
+    return profile.admin
