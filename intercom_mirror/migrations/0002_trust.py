@@ -4,115 +4,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intercom_mirror', '0001_initial'),
+        ("intercom_mirror", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='admin',
-            name='source',
+            model_name="admin",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='company',
-            name='source',
+            model_name="company",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='notes_synced_at',
+            model_name="contact",
+            name="notes_synced_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='source',
+            model_name="contact",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='source',
+            model_name="conversation",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='conversationpart',
-            name='source',
+            model_name="conversationpart",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='note',
-            name='source',
+            model_name="note",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='segment',
-            name='source',
+            model_name="segment",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='syncrun',
-            name='notes',
-            field=models.TextField(blank=True, help_text='Informational messages about the run (not errors).'),
+            model_name="syncrun",
+            name="notes",
+            field=models.TextField(blank=True, help_text="Informational messages about the run (not errors)."),
         ),
         migrations.AddField(
-            model_name='syncrun',
-            name='took_over_from',
-            field=models.CharField(blank=True, help_text='The crashed holder whose lock this run took over.', max_length=255),
+            model_name="syncrun",
+            name="took_over_from",
+            field=models.CharField(
+                blank=True, help_text="The crashed holder whose lock this run took over.", max_length=255
+            ),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='full_pass_started_at',
+            model_name="syncstate",
+            name="full_pass_started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='heartbeat_at',
+            model_name="syncstate",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='locked_host',
+            model_name="syncstate",
+            name="locked_host",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='locked_pid',
+            model_name="syncstate",
+            name="locked_pid",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='locked_since',
+            model_name="syncstate",
+            name="locked_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='tag',
-            name='source',
+            model_name="tag",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='team',
-            name='source',
+            model_name="team",
+            name="source",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='created_at',
+            model_name="webhookdelivery",
+            name="created_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='status_code',
+            model_name="webhookdelivery",
+            name="status_code",
             field=models.PositiveSmallIntegerField(default=200),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='outcome',
+            model_name="webhookdelivery",
+            name="outcome",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='payload',
+            model_name="webhookdelivery",
+            name="payload",
             field=models.JSONField(blank=True, null=True),
         ),
     ]
