@@ -180,7 +180,8 @@ class ScrollFailed(IntercomError):
     """A scroll broke midway and cannot be resumed: restart it from the first page."""
 
     def __init__(self, error: IntercomError) -> None:
-        super().__init__(error.status, error.code, f"scroll failed: {error}", error.request_id, error.field)
+        # The wrapped error's message only: status, code and request id are carried once, by the fields.
+        super().__init__(error.status, error.code, f"scroll failed: {error.message}", error.request_id, error.field)
         self.error = error
 
 

@@ -20,8 +20,9 @@ writer can replace newer data with older, whatever the interleaving:
 |   |                                 |                                           | lock, then rules 1–5                          |
 | 7 | a row of a model without        | any payload                               | the later write wins (rules 4–5 still hold)   |
 |   | `updated_at` (admins, tags, …)  |                                           |                                               |
-| 8 | a row                           | a delete (webhook, 404 on a direct read)  | flagged deleted; a merged lead also records   |
-|   |                                 |                                           | the user it went into (`merged_into`)         |
+| 8 | a row                           | a delete (webhook, 404 on a direct read)  | flagged deleted (a contact with its notes); a |
+|   |                                 |                                           | merged lead records the user it went into     |
+|   |                                 |                                           | (`merged_into`), and its notes follow it      |
 
 Intercom's timestamps have one-second resolution, so two webhooks from the same
 second (an assignment and a close) can arrive in either order. Rule 3 cannot
@@ -376,10 +377,18 @@ def apply_deletion(
     *,
     merged_into: str | None = None,
 ) -> int:
-    """Flag rows deleted in Intercom (rule 8); return how many were live."""
+    """Flag rows deleted in Intercom (rule 8); return how many were live.
+
+    A deleted contact's notes go with it (Intercom lists notes per contact only, so
+    no later pass would ever see them again).
+    """
     ids = [str(i) for i in intercom_ids]
+    now = now or timezone.now()
     extra = {"merged_into_id": merged_into} if merged_into else {}
-    return model.objects.live().filter(intercom_id__in=ids).update(deleted_at=now or timezone.now(), **extra)
+    flagged = model.objects.live().filter(intercom_id__in=ids).update(deleted_at=now, **extra)
+    if model is Contact and not merged_into:
+        Note.objects.live().filter(contact_id__in=ids).update(deleted_at=now)
+    return flagged
 
 
 def apply_lead_merge(lead_id: str, user_id: str, now: datetime | None = None) -> None:

@@ -123,3 +123,15 @@ def test_the_pass_can_be_turned_off(sb, settings):
     run = notes_pass(sb)
     assert (run.status, run.api_requests) == ("ok", 0)
     assert "turned off" in run.notes
+
+
+@pytest.mark.django_db
+def test_the_notes_of_a_deleted_contact_are_flagged_with_it(sb):
+    notes_pass(sb)
+    note = Note.objects.filter(contact__role="user").first()
+    sb.client.archive_user(id=note.contact_id)
+    sb.clock.advance(60)
+    sync.sync_all(full=True, client=sb.client, sleep=sb.clock.sleep)
+    note.refresh_from_db()
+    assert note.deleted_at is not None
+    assert_notes_match(sb.client)
