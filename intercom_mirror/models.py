@@ -748,6 +748,12 @@ VERBS_PAST = {
     "mark_read": "marked as read",
     "tag": "tagged",
     "untag": "untagged",
+    "add_note": "added a note",
+    "bulk_tag": "tagged contacts",
+    "bulk_untag": "untagged contacts",
+    "convert": "converted the lead",
+    "merge": "merged the lead",
+    "set_away": "set away mode",
 }
 
 

@@ -22,9 +22,7 @@ from intercom_mirror.actions.conversations import (
     do_reopen_conversation,
     do_reply_conversation,
     do_snooze_conversation,
-    do_tag_conversation,
     do_unsnooze_conversation,
-    do_untag_conversation,
 )
 from intercom_mirror.actions.core import (
     ActionRefused,
@@ -33,11 +31,29 @@ from intercom_mirror.actions.core import (
     process_queued_actions,
     retry_action,
 )
+from intercom_mirror.actions.people import (
+    do_add_note_contact,
+    do_convert_lead,
+    do_merge_lead,
+    do_set_admin_away,
+    do_tag_company,
+    do_tag_contact,
+    do_tag_contacts,
+    do_tag_conversation,
+    do_untag_conversation,
+)
 from intercom_mirror.actions.staff import admin_for, profile_for
 
 __all__ = [
     "ActionRefused",
     "admin_for",
+    "do_add_note_contact",
+    "do_convert_lead",
+    "do_merge_lead",
+    "do_set_admin_away",
+    "do_tag_company",
+    "do_tag_contact",
+    "do_tag_contacts",
     "discard_action",
     "do_assign_conversation",
     "do_close_conversation",

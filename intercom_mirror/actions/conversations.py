@@ -1,4 +1,4 @@
-"""Conversation actions: reply, note, assign, close, reopen, snooze, unsnooze, mark as read, tag the customer."""
+"""Conversation actions: reply, note, assign, close, reopen, snooze, unsnooze, mark as read (tags: people.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ import nh3
 
 from intercom_mirror.actions.core import VERBS, ActionRefused, Verb, perform, record_action
 from intercom_mirror.actions.staff import admin_for
-from intercom_mirror.api import IntercomClient, NotFound
+from intercom_mirror.api import IntercomClient
 from intercom_mirror.apply import (
     Source,
-    apply_contacts,
     apply_conversation_details,
     apply_conversation_items,
-    apply_simple,
 )
-from intercom_mirror.models import Conversation, StaffAction, Tag, from_unix, unwrap
+from intercom_mirror.models import Conversation, StaffAction, from_unix, unwrap
 
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock (sent_at) and Intercom's part timestamps
 MAX_BODY = 20_000  # characters in one reply or note
@@ -70,16 +68,6 @@ def do_mark_conversation_read(conversation_id: str, *, acting_user, idempotency_
     return act("mark_read", conversation_id, {"read": True}, acting_user, idempotency_key)
 
 
-def do_tag_conversation(conversation_id: str, tag_name: str, *, acting_user, idempotency_key: str | None = None):
-    """Tag the conversation's customer (v1 tags users, leads and companies, not conversations)."""
-    return tag_customer("tag", conversation_id, tag_name, acting_user, idempotency_key)
-
-
-def do_untag_conversation(conversation_id: str, tag_name: str, *, acting_user, idempotency_key: str | None = None):
-    """Remove a tag from the conversation's customer."""
-    return tag_customer("untag", conversation_id, tag_name, acting_user, idempotency_key)
-
-
 # --- shared ------------------------------------------------------------------------------
 
 
@@ -93,7 +81,7 @@ def act(verb: str, conversation_id: str, body: dict[str, Any], acting_user, key:
         )
     if not Conversation.objects.filter(intercom_id=str(conversation_id)).exists():
         raise ActionRefused(f"Conversation {conversation_id} is not in the mirror.")
-    if verb not in ("mark_read", "tag", "untag"):
+    if verb != "mark_read":
         body = {"type": "admin", "admin_id": admin.intercom_id, **body}
     action, created = record_action(
         verb, "conversation", str(conversation_id), body,
@@ -196,52 +184,3 @@ VERBS["mark_read"] = Verb(
     apply=apply_answer,
     find=find_state(lambda action, conversation: bool(conversation.get("read"))),
 )
-
-
-# --- tags ------------------------------------------------------------------------------------
-
-
-def tag_customer(verb: str, conversation_id: str, tag_name: str, acting_user, key: str | None) -> StaffAction:
-    name = " ".join((tag_name or "").split())
-    if not name or len(name) > 255:
-        raise ActionRefused("Give the tag a name (at most 255 characters).")
-    customer = (
-        Conversation.objects.filter(intercom_id=str(conversation_id)).values_list("customer_id", flat=True).first()
-    )
-    if not customer:
-        raise ActionRefused("This conversation has no customer in the mirror to tag.")
-    return act(verb, conversation_id, {"name": name, "customer_id": customer}, acting_user, key)
-
-
-def send_tag(client: IntercomClient, action: StaffAction) -> dict[str, Any]:
-    """Tag or untag the customer, then read the customer back so the mirror shows the API's truth."""
-    entry = {"id": action.request_body["customer_id"], **({"untag": True} if action.verb == "untag" else {})}
-    tag = client.create_tag({"name": action.request_body["name"], "users": [entry]})
-    return {"tag": tag, "contact": read_contact(client, action.request_body["customer_id"])}
-
-
-def read_contact(client: IntercomClient, contact_id: str) -> dict[str, Any] | None:
-    for getter in (client.get_user, client.get_lead):
-        try:
-            return getter(contact_id)
-        except NotFound:
-            continue
-    return None
-
-
-def find_tag(client: IntercomClient, action: StaffAction) -> dict[str, Any] | None:
-    contact = read_contact(client, action.request_body["customer_id"])
-    names = {str(t.get("name", "")).lower() for t in unwrap((contact or {}).get("tags"), "tags")}
-    tagged = action.request_body["name"].lower() in names
-    return {"tag": None, "contact": contact} if tagged == (action.verb == "tag") else None
-
-
-def apply_tag(action: StaffAction, answer: dict[str, Any]) -> None:
-    if answer.get("tag"):
-        apply_simple(Tag, [answer["tag"]], Source.DIRECT)
-    if answer.get("contact"):
-        apply_contacts([answer["contact"]], Source.DIRECT)
-
-
-for _verb in ("tag", "untag"):
-    VERBS[_verb] = Verb(send=send_tag, apply=apply_tag, find=find_tag)
