@@ -35,7 +35,7 @@ as seen; that is what keeps a full pass over a quiet workspace cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -61,6 +61,18 @@ from intercom_mirror.models import (
     ref_id,
     unwrap,
 )
+
+
+# Called inside the write's transaction with (model, primary keys written) after every
+# guarded upsert: how derived data (the search index) stays current with every writer.
+Listener = Callable[[type[MirrorModel], list[int]], None]
+listeners: list[Listener] = []
+
+
+def on_applied(listener: Listener) -> Listener:
+    """Register a function to run, in the same transaction, after rows of any model are written."""
+    listeners.append(listener)
+    return listener
 
 
 class Source(IntEnum):
@@ -175,6 +187,8 @@ def upsert(
     if candidates:
         written = insert_or_update(model, candidates, update_fields or model.synced_fields(), guard_sql(model))
         result.written = written
+        for listener in listeners:
+            listener(model, list(written.values()))
         for row in candidates:
             if row.intercom_id not in written:
                 result.unchanged += 1  # refused by the rules: the mirror holds something newer
