@@ -62,7 +62,6 @@ from intercom_mirror.models import (
     unwrap,
 )
 
-
 # Called inside the write's transaction with (model, primary keys written) after every
 # guarded upsert: how derived data (the search index) stays current with every writer.
 Listener = Callable[[type[MirrorModel], list[int]], None]
