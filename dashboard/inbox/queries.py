@@ -1,0 +1,284 @@
+"""The inbox's reads: folders and their counts, one page of a folder by keyset, and what each row shows.
+
+A page costs the same number of queries whatever its size: the rows with their
+customer, assignee and last message (a Subquery annotation), then one query for
+all their tags and one for who is viewing them.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import nh3
+from django.core.cache import cache
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.utils import timezone
+
+from intercom_mirror.models import Admin, Conversation, ConversationPart, ConversationViewer, Team
+
+PAGE_SIZE = 50
+SNIPPET_LENGTH = 120
+SNIPPET_SOURCE = 4000  # characters of HTML read for a snippet: enough text, without loading huge bodies
+COUNTS_SECONDS = 5  # folder counts are cached this long (per admin): the folders poll every 10 s
+TEAMS_SECONDS = 60  # the teams' names, for the folders
+VIEWER_SECONDS = 30  # a presence row older than this no longer counts as viewing
+
+STATES = (Conversation.OPEN, Conversation.SNOOZED, Conversation.CLOSED)
+
+
+# --- folders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Folder:
+    slug: str
+    name: str
+    count: int | None = None
+
+
+def folder_filter(slug: str, admin: Admin | None) -> tuple[str, Q]:
+    """Return the folder's name and the condition its conversations meet; 404 for an unknown folder."""
+    if slug == "mine":
+        return "Your inbox", Q(assignee_admin_id=admin.intercom_id) if admin else Q(pk__in=[])
+    if slug == "unassigned":
+        return "Unassigned", Q(assignee_admin_id__isnull=True, assignee_team_id__isnull=True)
+    if slug == "all":
+        return "All", Q()
+    if slug.startswith("team-"):
+        team_id = slug.removeprefix("team-")
+        name = dict(teams()).get(team_id)
+        if name is None:  # a team newer than the cached list
+            team = Team.objects.live().filter(intercom_id=team_id).first()
+            name = team and (team.name or f"Team {team_id}")
+        if name:
+            return name, Q(assignee_team_id=team_id)
+    raise Http404("No such folder")
+
+
+def folders(admin: Admin | None) -> list[Folder]:
+    """Return every folder with its count of open conversations (counts cached a few seconds, teams a minute)."""
+    key = f"inbox-counts:{admin.intercom_id if admin else '-'}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = count_open(admin)
+        cache.set(key, counts, COUNTS_SECONDS)
+    result = [Folder(slug, name, counts.get(slug, 0)) for slug, name in FIXED_FOLDERS]
+    result += [Folder(f"team-{team_id}", name, counts.get(f"team-{team_id}", 0)) for team_id, name in teams()]
+    return result
+
+
+FIXED_FOLDERS = [("mine", "Your inbox"), ("unassigned", "Unassigned"), ("all", "All")]
+
+
+def teams() -> list[tuple[str, str]]:
+    """Return (intercom id, name) of every live team, by name (cached for a minute)."""
+    result = cache.get("inbox-teams")
+    if result is None:
+        rows = Team.objects.live().order_by("name", "id").values_list("intercom_id", "name")
+        result = [(team_id, name or f"Team {team_id}") for team_id, name in rows]
+        cache.set("inbox-teams", result, TEAMS_SECONDS)
+    return result
+
+
+def count_open(admin: Admin | None) -> dict[str, int]:
+    """Count the open conversations of every folder in one grouped query: by team, with conditional counts."""
+    mine = Q(assignee_admin_id=admin.intercom_id) if admin else Q(pk__isnull=True)  # never true
+    groups = (
+        Conversation.objects.live()
+        .filter(state=Conversation.OPEN)
+        .values("assignee_team_id")
+        .annotate(
+            n=Count("pk"),
+            mine=Count("pk", filter=mine),
+            no_admin=Count("pk", filter=Q(assignee_admin_id__isnull=True)),
+        )
+        .order_by()
+    )
+    counts = {"mine": 0, "unassigned": 0, "all": 0}
+    for row in groups:
+        counts["mine"] += row["mine"]
+        counts["all"] += row["n"]
+        if row["assignee_team_id"] is None:
+            counts["unassigned"] = row["no_admin"]
+        else:
+            counts[f"team-{row['assignee_team_id']}"] = row["n"]
+    return counts
+
+
+# --- sorting and the keyset cursor ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sort:
+    """An order over nullable timestamp columns, then the id.
+
+    Descending columns put NULLs first and ascending ones put them last: the
+    default order of a plain B-tree index on PostgreSQL, so the indexes serve it.
+    """
+
+    label: str
+    columns: tuple[str, ...]
+    descending: bool
+
+    def order_by(self) -> list:
+        if self.descending:
+            return [*(F(c).desc(nulls_first=True) for c in self.columns), F("id").desc()]
+        return [*(F(c).asc(nulls_last=True) for c in self.columns), F("id").asc()]
+
+    def cursor_of(self, row: Conversation) -> str:
+        """Return the cursor that pages on from this row (its sort values and id)."""
+        values = [stamp(getattr(row, c)) for c in self.columns]
+        return "_".join([*values, str(row.pk)])
+
+    def parse(self, cursor: str) -> tuple[list[datetime | None], int] | None:
+        """Return (column values, id) from a cursor, or None when it does not fit this sort."""
+        parts = (cursor or "").split("_")
+        if len(parts) != len(self.columns) + 1:
+            return None
+        try:
+            return [unstamp(p) for p in parts[:-1]], int(parts[-1])
+        except (ValueError, OverflowError, OSError):
+            return None
+
+    def after(self, values: list[datetime | None], pk: int) -> Q:
+        """Return the condition for rows strictly after (values, pk) in this order."""
+        condition = Q(pk__lt=pk) if self.descending else Q(pk__gt=pk)
+        for column, value in reversed(list(zip(self.columns, values, strict=True))):
+            condition = self.beyond(column, value) | (self.equal(column, value) & condition)
+        return condition
+
+    def beyond(self, column: str, value: datetime | None) -> Q:
+        """Rows whose column alone puts them after value."""
+        if self.descending:  # NULLs first, then newest to oldest
+            return Q(**{f"{column}__isnull": False}) if value is None else Q(**{f"{column}__lt": value})
+        if value is None:  # NULLs last: nothing comes after them
+            return Q(pk__in=[])
+        return Q(**{f"{column}__gt": value}) | Q(**{f"{column}__isnull": True})
+
+    @staticmethod
+    def equal(column: str, value: datetime | None) -> Q:
+        return Q(**{f"{column}__isnull": True}) if value is None else Q(**{column: value})
+
+
+SORTS = {
+    "latest": Sort("Latest activity", ("updated_at",), descending=True),
+    "waiting": Sort("Waiting longest", ("waiting_since", "created_at"), descending=False),
+    "newest": Sort("Newest", ("created_at",), descending=True),
+    "oldest": Sort("Oldest", ("created_at",), descending=False),
+}
+
+
+def stamp(value: datetime | None) -> str:
+    """Return a timestamp as whole microseconds since the epoch ("n" for None), for a URL."""
+    if value is None:
+        return "n"
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return str((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds)
+
+
+def unstamp(text: str) -> datetime | None:
+    if text == "n":
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(text))
+
+
+# --- one page of rows ------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    rows: list[Conversation]
+    next_cursor: str | None
+    total: int
+
+
+def matching(folder_q: Q, state: str, q: str = "") -> QuerySet[Conversation]:
+    """Return the live conversations of a folder in a state, filtered by a search prefix."""
+    qs = Conversation.objects.live().filter(folder_q, state=state)
+    if q:
+        qs = qs.filter(Q(customer__name__istartswith=q) | Q(customer__email__istartswith=q) | Q(subject__istartswith=q))
+    return qs
+
+
+def page_of(qs: QuerySet[Conversation], sort: Sort, cursor: str = "", size: int = PAGE_SIZE, *, user=None) -> Page:
+    """Return one page of rows after the cursor (keyset: no OFFSET), decorated for display."""
+    ordered = qs.order_by(*sort.order_by())
+    parsed = sort.parse(cursor)
+    if parsed is not None:
+        ordered = ordered.filter(sort.after(*parsed))
+    rows = list(with_row_data(ordered)[: size + 1])
+    next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    decorate(rows, user)
+    return Page(rows=rows, next_cursor=next_cursor, total=qs.count())
+
+
+def with_row_data(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Join the customer and the assignee, and read the last message's body in the same query."""
+    last_part = (
+        ConversationPart.objects.live()
+        .filter(conversation_id=OuterRef("pk"))
+        .exclude(body="")
+        .order_by("-created_at", "-id")
+    )
+    return qs.select_related("customer", "assignee_admin", "assignee_team").annotate(
+        last_body=Subquery(last_part.annotate(head=Substr("body", 1, SNIPPET_SOURCE)).values("head")[:1]),
+        last_part_type=Subquery(last_part.values("part_type")[:1]),
+    )
+
+
+def decorate(rows: list[Conversation], user=None, now: datetime | None = None) -> None:
+    """Set each row's snippet, waiting time and viewers (other than user); fetch all rows' tags in one query."""
+    now = now or timezone.now()
+    prefetch_related_objects(rows, "tags")
+    viewers = viewers_of([r.intercom_id for r in rows], now, user)
+    for row in rows:
+        row.snippet = snippet(row.last_body if row.last_body is not None else row.body[:SNIPPET_SOURCE])
+        row.snippet_is_note = row.last_part_type == "note"
+        row.waited = ago(row.waiting_since, now) if row.waiting_since else ""
+        row.active = ago(row.updated_at, now) if row.updated_at else ""
+        row.viewers = viewers.get(row.intercom_id, [])
+
+
+def viewers_of(conversation_ids: list[str], now: datetime, user=None) -> dict[str, list[str]]:
+    """Return who else had each conversation open in the last few seconds (names, by conversation id)."""
+    seen = (
+        ConversationViewer.objects.filter(
+            conversation_intercom_id__in=conversation_ids, seen_at__gte=now - timedelta(seconds=VIEWER_SECONDS)
+        )
+        .exclude(user_id=getattr(user, "pk", None))
+        .select_related("user")
+        .order_by("seen_at")
+    )
+    result: dict[str, list[str]] = {}
+    for row in seen:
+        result.setdefault(row.conversation_intercom_id, []).append(row.user.get_full_name() or row.user.get_username())
+    return result
+
+
+def snippet(body: str, limit: int = SNIPPET_LENGTH) -> str:
+    """Return the visible text of an HTML body, whitespace collapsed, cut to about limit characters."""
+    text = " ".join(html.unescape(nh3.clean(body or "", tags=set())).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """Return a short duration since moment: "40 s", "5 min", "3 h", "2 d"."""
+    seconds = max(int((now - moment).total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def assignees() -> list[tuple[str, str]]:
+    """Return the (value, label) choices for assigning: Unassigned, each team, each admin."""
+    teams_ = [(team_id, f"Team: {name}") for team_id, name in teams()]
+    admins = [(a.intercom_id, str(a)) for a in Admin.objects.live().order_by("name", "id")]
+    return [("0", "Unassigned"), *teams_, *admins]
