@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 TAGS = {"p", "br", "a", "b", "strong", "i", "em", "ul", "ol", "li", "code", "pre", "blockquote", "img"}
-ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}}
+ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "*": set()}  # "*": none of nh3's default title/lang
 URL_SCHEMES = {"http", "https", "mailto"}
 # Links leave the dashboard in a new tab, tell nobody where they came from, and earn no search credit.
 LINK_REL = "noopener noreferrer nofollow"

@@ -50,7 +50,7 @@ def support_client(client, support_user):
 def mirror(sandbox, monkeypatch):
     """The sandbox's workspace mirrored, and the actions' clients pointed at the sandbox."""
     sync.sync_all(full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
-    monkeypatch.setattr(core, "web_client", sandbox.new_client)
+    monkeypatch.setattr(core, "web_client", lambda: sandbox.new_client(max_retries=1))
     monkeypatch.setattr(core, "worker_client", sandbox.new_client)
     return sandbox
 

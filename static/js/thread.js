@@ -9,6 +9,10 @@
   if (window.threadJsLoaded) return; // included by the conversation page and the inbox alike
   window.threadJsLoaded = true;
 
+  // htmx would add a <style> element for its indicators, which the CSP (style-src 'self') refuses. This runs
+  // before htmx's own start-up; base.html's <meta name="htmx-config"> makes it unnecessary once it is there.
+  if (window.htmx) window.htmx.config.includeIndicatorStyles = false;
+
   var loadedImages = new Set();
   var keptScroll = null;
 

@@ -1,0 +1,137 @@
+"""The conversation page in a real browser (Playwright driving Debian's chromium), against a sandbox over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from intercom_mirror import sync
+from intercom_mirror.api import IntercomClient
+from intercom_mirror.models import Admin, Conversation, ConversationPart, StaffProfile, Team
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+HOSTILE = '<p>Hi<script>window.pwned=1</script></p><img src=x onerror="window.pwned=1">'
+PIXEL = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+
+
+@pytest.fixture
+def workspace(live_sandbox):
+    """The live sandbox mirrored into the database, over HTTP like in production."""
+    with IntercomClient.from_settings() as client:
+        sync.sync_all(full=True, client=client)
+    return live_sandbox
+
+
+@pytest.fixture
+def support_user(django_user_model, workspace):
+    """A staff user, not a superuser, in "Support staff" and linked to the first admin."""
+    user = django_user_model.objects.create_user("sam", "sam@example.com", "password-sam", is_staff=True)
+    group, _ = Group.objects.get_or_create(name="Support staff")  # transactional tests flush migration data
+    user.groups.add(group)
+    StaffProfile.objects.update_or_create(user=user, defaults={"admin": Admin.objects.live().first()})
+    return user
+
+
+@pytest.fixture
+def logged_in(live_server, page, support_user):
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "sam")
+    page.fill("#id_password", "password-sam")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.problems = problems  # from here on: the pages under test
+    problems.clear()
+    return page
+
+
+def an_open_conversation(workspace) -> Conversation:
+    for conv in Conversation.objects.filter(state="open").order_by("intercom_id"):
+        if conv.customer_id in workspace.workspace.users:
+            return conv
+    raise AssertionError("no open conversation with a user")
+
+
+def test_it_replies_assigns_to_a_team_and_closes(live_server, logged_in, workspace):
+    page = logged_in
+    conv = an_open_conversation(workspace)
+    sandboxed = workspace.workspace.conversations[conv.intercom_id]
+    admin = Admin.objects.live().first()
+    page.goto(f"{live_server.url}/conversations/{conv.intercom_id}/")
+    page.fill("#composer-body", "Fixed on our side, sorry for the wait!")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator("#conversation-live .message-admin", has_text="Fixed on our side").wait_for()
+    assert page.input_value("#composer-body") == ""
+    assert any(p.body and "Fixed on our side" in p.body for p in sandboxed.parts)
+
+    team = Team.objects.live().order_by("name").first()
+    page.select_option("#assignee", team.intercom_id)
+    page.get_by_role("button", name="Assign", exact=True).click()
+    page.locator(".event", has_text=f"Assigned to {team.name} by {admin.name}").wait_for()
+    assert sandboxed.assignee == ("team", team.intercom_id)
+
+    page.get_by_role("button", name="Close", exact=True).click()
+    page.locator(".event", has_text=f"Closed by {admin.name}").wait_for()
+    page.get_by_role("button", name="Reopen", exact=True).wait_for()
+    assert sandboxed.state == "closed"
+    assert page.problems == []
+
+
+def test_a_hostile_body_runs_nothing_and_images_wait_for_a_click(live_server, logged_in, workspace):
+    page = logged_in
+    conv = an_open_conversation(workspace)
+    Conversation.objects.filter(pk=conv.pk).update(body=HOSTILE)
+    ConversationPart.objects.create(
+        conversation=conv,
+        intercom_id="hostile-1",
+        part_type="comment",
+        author_type="user",
+        author_intercom_id=conv.customer_id,
+        body=HOSTILE + '<p><img src="https://tracker.example/pixel.gif" alt="pixel"></p>',
+        created_at=conv.created_at,
+    )
+    fetched = []
+
+    def pixel(route):
+        fetched.append(route.request.url)
+        route.fulfill(status=200, content_type="image/gif", body=PIXEL)
+
+    page.route("https://tracker.example/**", pixel)
+    page.goto(f"{live_server.url}/conversations/{conv.intercom_id}/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.pwned") is None
+    assert fetched == []  # no tracking pixel on page view
+    page.get_by_text("Load image from tracker.example").click()
+    page.locator("img.loaded-image").wait_for()
+    assert fetched == ["https://tracker.example/pixel.gif"]
+    assert page.evaluate("window.pwned") is None
+    assert [p for p in page.problems if "pwned" in p or "Refused to execute" in p] == []
+
+
+def test_the_composer_keeps_its_text_while_the_thread_refreshes(live_server, logged_in, workspace):
+    page = logged_in
+    conv = an_open_conversation(workspace)
+    page.goto(f"{live_server.url}/conversations/{conv.intercom_id}/")
+    page.click("label[for=mode-note]")
+    assert page.evaluate("document.activeElement.id") == "composer-body"
+    assert page.locator("label[for=composer-body]").inner_text() == "Note"  # the textarea is named by the mode
+    page.keyboard.type("Half-written note")
+    ConversationPart.objects.create(
+        conversation=conv,
+        intercom_id="new-customer-part",
+        part_type="comment",
+        author_type="user",
+        author_intercom_id=conv.customer_id,
+        body="<p>Are you there?</p>",
+        created_at=conv.updated_at,
+    )
+    # What the 10 s poll does, now: GET the live region with its fingerprint and swap it.
+    url = page.get_attribute("#conversation-live", "hx-get")
+    page.evaluate(f"htmx.ajax('GET', '{url}', {{target: '#conversation-live', swap: 'outerHTML'}})")
+    page.locator(".message-customer", has_text="Are you there?").wait_for()
+    assert page.input_value("#composer-body") == "Half-written note"
+    assert page.is_checked("#mode-note")
+    assert page.problems == []
