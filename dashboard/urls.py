@@ -9,4 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="dash-logout"),
     path("", include("dashboard.inbox.urls")),
     path("", include("dashboard.conversations.urls")),
+    path("", include("dashboard.companies.urls")),
+    path("", include("dashboard.team.urls")),
 ]
