@@ -144,12 +144,32 @@ class Sort:
         except (ValueError, OverflowError, OSError):
             return None
 
-    def after(self, values: list[datetime | None], pk: int) -> Q:
-        """Return the condition for rows strictly after (values, pk) in this order."""
+    def after(self, values: list[datetime | None], pk: int, depth: int = 0) -> Q:
+        """Return the condition for rows strictly after (values, pk) in this order (from column `depth` on)."""
         condition = Q(pk__lt=pk) if self.descending else Q(pk__gt=pk)
-        for column, value in reversed(list(zip(self.columns, values, strict=True))):
+        for column, value in reversed(list(zip(self.columns[depth:], values[depth:], strict=True))):
             condition = self.beyond(column, value) | (self.equal(column, value) & condition)
         return condition
+
+    def ranges_after(self, values: list[datetime | None], pk: int, depth: int = 0) -> list[Q]:
+        """Return the conditions, in order, of the index ranges holding the rows after (values, pk).
+
+        Each bounds a column of the index, so that the database starts reading at
+        the cursor instead of filtering every row before it. The NULLs of a column
+        are a range of their own: last in an ascending sort, first in a descending one.
+        """
+        column, value = self.columns[depth], values[depth]
+        null = Q(**{f"{column}__isnull": True})
+        if value is None:
+            if depth + 1 < len(self.columns):  # among the NULLs the next column orders: bound it the same way
+                within = [null & r for r in self.ranges_after(values, pk, depth + 1)]
+            else:
+                within = [null & self.after(values, pk, depth)]
+            return within + ([~null] if self.descending else [])
+        after = self.after(values, pk, depth)
+        if self.descending:
+            return [after & Q(**{f"{column}__lte": value})]
+        return [after & Q(**{f"{column}__gte": value}), null]
 
     def beyond(self, column: str, value: datetime | None) -> Q:
         """Rows whose column alone puts them after value."""
@@ -205,12 +225,18 @@ def matching(folder_q: Q, state: str, q: str = "") -> QuerySet[Conversation]:
 
 
 def page_of(qs: QuerySet[Conversation], sort: Sort, cursor: str = "", size: int = PAGE_SIZE, *, user=None) -> Page:
-    """Return one page of rows after the cursor (keyset: no OFFSET), decorated for display."""
-    ordered = qs.order_by(*sort.order_by())
+    """Return one page of rows after the cursor (keyset: no OFFSET), decorated for display.
+
+    One query for the rows, or two when the page crosses from the rows with a value
+    into the NULLs of a column (see Sort.ranges_after).
+    """
+    ordered = with_row_data(qs.order_by(*sort.order_by()))
     parsed = sort.parse(cursor)
-    if parsed is not None:
-        ordered = ordered.filter(sort.after(*parsed))
-    rows = list(with_row_data(ordered)[: size + 1])
+    rows: list[Conversation] = []
+    for condition in sort.ranges_after(*parsed) if parsed else [Q()]:
+        rows += ordered.filter(condition)[: size + 1 - len(rows)]
+        if len(rows) > size:
+            break
     next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
     rows = rows[:size]
     decorate(rows, user)
