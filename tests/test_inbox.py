@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.inbox.queries import SORTS, count_open, page_of, snippet
+from dashboard.inbox.queries import SORTS, folder_counts, open_groups, page_of, snippet
 from intercom_mirror.models import (
     Admin,
     Contact,
@@ -163,9 +163,10 @@ def test_it_shows_every_folder_with_its_open_count(sam_client, spread):
 @pytest.mark.django_db
 def test_it_counts_every_folder_in_one_query(spread, workspace):
     with CaptureQueriesContext(connection) as queries:
-        counts = count_open(workspace)
+        groups = open_groups()
     assert len(queries) == 1
-    assert counts == {"mine": 2, "unassigned": 1, "all": 6, "team-t1": 2, "team-t2": 1}
+    assert folder_counts(groups, workspace) == {"mine": 2, "unassigned": 1, "all": 6, "team-t1": 2, "team-t2": 1}
+    assert folder_counts(groups, None)["mine"] == 0
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from intercom_mirror.models import Admin, Conversation, ConversationPart, Conver
 PAGE_SIZE = 50
 SNIPPET_LENGTH = 120
 SNIPPET_SOURCE = 4000  # characters of HTML read for a snippet: enough text, without loading huge bodies
-COUNTS_SECONDS = 5  # folder counts are cached this long (per admin): the folders poll every 10 s
+COUNTS_SECONDS = 5  # folder counts are cached this long (for everyone): the folders poll every 10 s
 TEAMS_SECONDS = 60  # the teams' names, for the folders
 VIEWER_SECONDS = 30  # a presence row older than this no longer counts as viewing
 
@@ -61,11 +61,11 @@ def folder_filter(slug: str, admin: Admin | None) -> tuple[str, Q]:
 
 def folders(admin: Admin | None) -> list[Folder]:
     """Return every folder with its count of open conversations (counts cached a few seconds, teams a minute)."""
-    key = f"inbox-counts:{admin.intercom_id if admin else '-'}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = count_open(admin)
-        cache.set(key, counts, COUNTS_SECONDS)
+    groups = cache.get("inbox-open-groups")
+    if groups is None:
+        groups = open_groups()
+        cache.set("inbox-open-groups", groups, COUNTS_SECONDS)
+    counts = folder_counts(groups, admin)
     result = [Folder(slug, name, counts.get(slug, 0)) for slug, name in FIXED_FOLDERS]
     result += [Folder(f"team-{team_id}", name, counts.get(f"team-{team_id}", 0)) for team_id, name in teams()]
     return result
@@ -84,28 +84,29 @@ def teams() -> list[tuple[str, str]]:
     return result
 
 
-def count_open(admin: Admin | None) -> dict[str, int]:
-    """Count the open conversations of every folder in one grouped query: by team, with conditional counts."""
-    mine = Q(assignee_admin_id=admin.intercom_id) if admin else Q(pk__isnull=True)  # never true
-    groups = (
+def open_groups() -> list[tuple[str | None, str | None, int]]:
+    """Count open conversations by (team, admin) in one grouped query: every folder's count is a sum of these."""
+    rows = (
         Conversation.objects.live()
         .filter(state=Conversation.OPEN)
-        .values("assignee_team_id")
-        .annotate(
-            n=Count("pk"),
-            mine=Count("pk", filter=mine),
-            no_admin=Count("pk", filter=Q(assignee_admin_id__isnull=True)),
-        )
+        .values_list("assignee_team_id", "assignee_admin_id")
+        .annotate(n=Count("pk"))
         .order_by()
     )
+    return list(rows)
+
+
+def folder_counts(groups: list[tuple[str | None, str | None, int]], admin: Admin | None) -> dict[str, int]:
+    """Return each folder's open count from the (team, admin) groups."""
     counts = {"mine": 0, "unassigned": 0, "all": 0}
-    for row in groups:
-        counts["mine"] += row["mine"]
-        counts["all"] += row["n"]
-        if row["assignee_team_id"] is None:
-            counts["unassigned"] = row["no_admin"]
-        else:
-            counts[f"team-{row['assignee_team_id']}"] = row["n"]
+    for team_id, admin_id, n in groups:
+        counts["all"] += n
+        if admin is not None and admin_id == admin.intercom_id:
+            counts["mine"] += n
+        if team_id is None and admin_id is None:
+            counts["unassigned"] += n
+        if team_id is not None:
+            counts[f"team-{team_id}"] = counts.get(f"team-{team_id}", 0) + n
     return counts
 
 
