@@ -15,6 +15,7 @@ class IntercomMirrorConfig(AppConfig):
     def ready(self) -> None:
         checks.register(check_intercom_settings)
         checks.register(check_sync_settings)
+        from intercom_mirror import search  # noqa: F401  (registers the search index's apply listener)
         from intercom_mirror.actions import staff  # noqa: F401  (links staff users to admins on login)
 
 

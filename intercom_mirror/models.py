@@ -772,3 +772,8 @@ class ConversationViewer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} viewing {self.conversation_intercom_id}"
+
+
+# The search index's table (intercom_mirror/search/): its model lives with the search code.
+from intercom_mirror.search.models import SearchEntry  # noqa: E402,F401
+
