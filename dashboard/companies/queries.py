@@ -22,6 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from dashboard.html import safe_url
+from dashboard.inbox.queries import ago
 from intercom_mirror.models import Company, Contact, Conversation, Segment, StaffAction, Tag
 
 PAGE_SIZE = 50
@@ -159,7 +160,16 @@ def company_page(filters: dict[str, str]) -> Page:
     rows = qs.only(*LIST_COLUMNS).annotate(name_key=Lower("name"))
     page = page_of(rows, SORTS[filters["sort"]], filters["after"], PAGE_SIZE, qs.count())
     prefetch_related_objects(page.rows, Prefetch("tags", queryset=TAG_ROWS.filter(deleted_at__isnull=True)))
+    since(page.rows, "last_request_at", "seen_ago")
     return page
+
+
+def since(rows: list, column: str, attribute: str) -> None:
+    """Set attribute on each row to how long ago its column's moment was ("3 d"), or "" when it has none."""
+    now = timezone.now()
+    for row in rows:
+        moment = getattr(row, column)
+        setattr(row, attribute, ago(moment, now) if moment else "")
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
@@ -211,6 +221,7 @@ def users_page(company: Company, cursor: str = "") -> Page:
     )
     for user in page.rows:
         user.open_count = counts.get(user.intercom_id, 0)
+    since(page.rows, "last_request_at", "seen_ago")
     return page
 
 
@@ -241,7 +252,9 @@ def open_conversations(company: Company) -> tuple[list[Conversation], int]:
         .annotate(head=Substr("body", 1, SNIPPET_SOURCE))
         .order_by(F("waiting_since").asc(nulls_last=True), F("updated_at").desc(nulls_last=True), "id")
     )
-    return list(rows[:OPEN_CONVERSATIONS]), qs.count()
+    conversations = list(rows[:OPEN_CONVERSATIONS])
+    since(conversations, "waiting_since", "waited")
+    return conversations, qs.count()
 
 
 def pending_tag_actions(company: Company) -> list[StaffAction]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.utils import timezone
 
+from dashboard.inbox.queries import ago
 from intercom_mirror.models import Admin, Conversation, Team
 
 ADMIN_COLUMNS = ("intercom_id", "name", "email", "away_mode_enabled", "away_mode_reassign")
@@ -89,4 +91,8 @@ def oldest_conversations(ids: list[str]) -> dict[str, Conversation]:
     if not ids:
         return {}
     rows = Conversation.objects.filter(intercom_id__in=ids).select_related("customer").only(*OLDEST_COLUMNS)
-    return {c.intercom_id: c for c in rows}
+    now = timezone.now()
+    found = {c.intercom_id: c for c in rows}
+    for row in found.values():
+        row.waited = ago(row.waiting_since, now)
+    return found
