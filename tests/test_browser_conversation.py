@@ -135,3 +135,31 @@ def test_the_composer_keeps_its_text_while_the_thread_refreshes(live_server, log
     assert page.input_value("#composer-body") == "Half-written note"
     assert page.is_checked("#mode-note")
     assert page.problems == []
+
+
+def test_the_pane_works_inside_another_page(live_server, logged_in, workspace):
+    """Loaded into a page that has neither thread.css nor thread.js (the inbox), the pane brings both."""
+    page = logged_in
+    conv = an_open_conversation(workspace)
+    ConversationPart.objects.create(
+        conversation=conv,
+        intercom_id="note-in-pane",
+        part_type="note",
+        author_type="admin",
+        author_intercom_id=Admin.objects.live().first().intercom_id,
+        body='<p>A note <img src="https://tracker.example/pane.gif"></p>',
+        created_at=conv.updated_at,
+    )
+    page.route(
+        "https://tracker.example/**", lambda route: route.fulfill(status=200, content_type="image/gif", body=PIXEL)
+    )
+    assert page.evaluate("window.threadJsLoaded") is None  # the home page
+    page.evaluate("document.querySelector('main').innerHTML = '<div id=\"conversation-pane\"></div>'")
+    page.evaluate(f"htmx.ajax('GET', '/conversations/{conv.intercom_id}/', {{target: '#conversation-pane'}})")
+    note = page.locator("#part-note-in-pane")
+    note.wait_for()
+    page.wait_for_function("window.threadJsLoaded === true")
+    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 197)"  # notes are yellow
+    note.get_by_text("Load image from tracker.example").click()
+    note.locator("img.loaded-image").wait_for()  # thread.js swapped the link for the image
+    assert page.problems == []

@@ -356,6 +356,7 @@ def test_it_returns_the_pane_alone_to_the_inbox(support_client):
     page = page_of(support_client, conv, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="conversation-pane")
     assert "<html" not in page and 'id="conversation-live"' in page and 'id="composer"' in page
     assert "customer-sidebar" in page
+    assert "/static/css/thread.css" in page and "/static/js/thread.js" in page  # the pane brings its own
     response = support_client.get(f"/conversations/{conv.intercom_id}/", HTTP_HX_REQUEST="true")
     assert "<html" in response.content.decode()  # another target gets the whole page
     assert "HX-Target" in response["Vary"]

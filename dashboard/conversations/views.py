@@ -52,10 +52,10 @@ def _conversation_or_404(intercom_id: str) -> Conversation:
 @vary_on_headers("HX-Request", "HX-Target")
 def conversation(request, intercom_id: str) -> HttpResponse:
     conv = _conversation_or_404(intercom_id)
-    template = TEMPLATE
-    if request.htmx and request.htmx.target == "conversation-pane":
-        template += "#conversation-pane"  # the inbox hosts <div id="conversation-pane">
-    return render(request, template, page_context(request, conv, ComposerForm.fresh()))
+    context = page_context(request, conv, ComposerForm.fresh())
+    if request.htmx and request.htmx.target == "conversation-pane":  # the inbox hosts <div id="conversation-pane">
+        return render(request, TEMPLATE + "#conversation-pane", {**context, "pane_only": True})
+    return render(request, TEMPLATE, context)
 
 
 @staff_required
