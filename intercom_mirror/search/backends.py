@@ -96,6 +96,32 @@ def matching(kinds: Iterable[int], text_query: str, columns: str, extra: str = "
     return sql, [text_query]
 
 
+def best_entries(kinds: Iterable[int], text_query: str, owner_ids: Sequence[int]) -> list[tuple]:
+    """Return (owner id, kind, rank, snippet) of the best entry matching the query per owner and kind.
+
+    The snippet is the entry's text with the matching words between MARK_START
+    and MARK_END, not yet escaped (see `text.shown`).
+    """
+    kinds_sql = ", ".join(str(int(k)) for k in kinds)
+    owners = ", ".join(str(int(i)) for i in owner_ids)
+    if is_postgres():
+        # Headlines are costly: made for the best entry of each owner only, not every match.
+        sql = (
+            f"SELECT b.owner_id, b.kind, b.rank, ts_headline('{CONFIG}', e.body, q, '{HEADLINE}')"
+            f" FROM (SELECT DISTINCT ON (e.owner_id, e.kind) e.owner_id, e.kind, e.id, ts_rank(e.vector, q)::float8 AS rank"
+            f" FROM {ENTRY} e, to_tsquery('{CONFIG}', %s) q"
+            f" WHERE e.kind IN ({kinds_sql}) AND e.owner_id IN ({owners}) AND e.vector @@ q"
+            f" ORDER BY e.owner_id, e.kind, rank DESC, e.id) b"
+            f" JOIN {ENTRY} e ON e.id = b.id CROSS JOIN to_tsquery('{CONFIG}', %s) q"
+        )
+        params = [text_query, text_query]
+    else:
+        sql, params = matching(kinds, text_query, "e.owner_id, e.kind, {rank}, {snippet}", f"e.owner_id IN ({owners})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def contains(column: str) -> str:
     """Return a case-insensitive substring test of `e.<column>` against one parameter (a LIKE pattern).
 

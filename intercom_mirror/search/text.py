@@ -9,7 +9,8 @@ for both: a zero-width space (U+200B, a separator to both tokenisers and
 invisible on screen) goes
 
 - around punctuation between two word characters (`zoe@example.com` becomes
-  the words zoe, example, com on both), and
+  the words zoe, example, com on both), and after a sign or slash before one
+  (`+33`, `-5`, `/usr/bin`), and
 - between CJK characters, which are written without spaces: each one becomes a
   word, and a query for `太郎` is the phrase 太 + 郎, so it finds 山田太郎.
 
@@ -41,6 +42,8 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\
 CJK_CHAR = re.compile(f"([{CJK}])")
 # Punctuation with a word character on both sides: "@" in zoe@example.com, "." in 3.14.
 JOINER = re.compile(r"(?<=[^\W_])([^\w\s]+|_+)(?=[^\W_])")
+# A sign or a slash before a word: PostgreSQL reads +33, -5 and /usr/bin as one token each.
+LEADING = re.compile(r"(?<![^\W_])([+\-/.]+)(?=[^\W_])")
 # A word: a run of letters and digits, or one CJK character.
 WORD = re.compile(f"[{CJK}]|[^\\W_{CJK}]+")
 # Arabic vowel marks are optional in writing: dropped, so مَرحبا and مرحبا are one word.
@@ -64,8 +67,9 @@ def normalise(text: str) -> str:
 def index_text(*pieces: str | None) -> str:
     """Return the pieces joined as indexable text: normalised, with word boundaries made explicit."""
     text = " · ".join(p for p in (" ".join(normalise(p or "").split()) for p in pieces) if p)
-    text = JOINER.sub(f"{ZWSP}\\1{ZWSP}", text[:MAX_CHARS])
-    return CJK_CHAR.sub(f"{ZWSP}\\1{ZWSP}", text).replace(ZWSP * 2, ZWSP).strip(ZWSP)
+    text = LEADING.sub(f"\\1{ZWSP}", JOINER.sub(f"{ZWSP}\\1{ZWSP}", text[:MAX_CHARS]))
+    text = CJK_CHAR.sub(f"{ZWSP}\\1{ZWSP}", text).replace(ZWSP * 2, ZWSP)
+    return text.replace(f" {ZWSP}", " ").replace(f"{ZWSP} ", " ").strip(ZWSP)
 
 
 def html_text(*bodies: str | None) -> str:

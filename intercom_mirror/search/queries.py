@@ -1,0 +1,400 @@
+"""Searching the mirror: conversations, contacts and companies, ranked, highlighted, paged by keyset.
+
+A word must match somewhere in the record, not all in one entry: in a
+conversation, "refund stripe" finds the thread where the customer wrote one and
+an admin the other. Each positive term is a set of record ids (entries that
+match it, plus records carrying a tag whose name matches it); the results are
+their intersection minus the records matching an excluded term, filtered, then
+ranked by their best-matching entry (`ts_rank` on PostgreSQL, bm25 on SQLite)
+and paged by (rank, id). Deleted records are left out by joining the live rows.
+"""
+
+# SQL is built from quoted identifiers, integers read from the database and constants; every value
+# from a query is a parameter (see backends.py).
+# ruff: noqa: S608, S611
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from intercom_mirror.models import Admin, Company, Contact, Conversation, Note, Tag, Team
+from intercom_mirror.search import backends
+from intercom_mirror.search.backends import ENTRY, contains, either, like_pattern, matching, phrase
+from intercom_mirror.search.models import SearchEntry
+from intercom_mirror.search.query import Query, Term, parse
+from intercom_mirror.search.text import fold, plain_text, shown, words
+
+CONVERSATION_KINDS = (SearchEntry.CONVERSATION, SearchEntry.PART)
+# Substring matches on names and emails (trigram-indexed on PostgreSQL) start at this many characters.
+SUBSTRING_MIN = 3
+PLAIN_SNIPPET = 160
+
+
+def table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def through(model: type[Model]) -> tuple[str, str, str]:
+    """Return the tag link table of a model, its owner column and its tag column."""
+    relation = model._meta.get_field("tags")
+    return table(relation.remote_field.through), relation.m2m_column_name(), relation.m2m_reverse_name()
+
+
+def ids_sql(ids: Sequence[int]) -> str:
+    """Return integers from the database as an SQL list (never user input)."""
+    return ", ".join(str(int(i)) for i in ids) or "NULL"
+
+
+# --- the keyset cursor -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the last row's rank and id (the next page starts after it)."""
+
+    rank: float
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{self.rank!r}_{self.pk}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """Return the cursor a link carried, or None for anything else (the first page)."""
+        rank, _, pk = (text or "").rpartition("_")
+        try:
+            cursor = cls(float(rank), int(pk))
+        except ValueError:
+            return None
+        return cursor if math.isfinite(cursor.rank) else None
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    record: Any
+    rank: float
+    snippet: SafeString
+    found_in: str = ""  # "note", "part" …: where the best match was, when it is not the record itself
+
+
+@dataclass
+class Page:
+    hits: list[Hit] = field(default_factory=list)
+    next_cursor: str = ""
+
+
+# --- names matched in Python (tags, admins, teams: a few hundred rows at most) -----------------------
+
+
+def has_term(name: str, term: Term) -> bool:
+    """Return True when the term's words appear in a row in the name (the last one as a prefix if the term says so)."""
+    target, wanted = [fold(w) for w in words(name)], [fold(w) for w in term.words]
+    n = len(wanted)
+    for start in range(len(target) - n + 1):
+        window = target[start : start + n]
+        if window[:-1] == wanted[:-1] and (
+            window[-1].startswith(wanted[-1]) if term.prefix else window[-1] == wanted[-1]
+        ):
+            return True
+    return False
+
+
+class Search:
+    """One query's SQL: the record ids each term stands for, and the filters (resolved once)."""
+
+    def __init__(self, query: Query, user=None) -> None:
+        self.query = query
+        self.user = user
+        self._tags: list[tuple[int, str]] | None = None
+
+    # the names -----------------------------------------------------------------------------
+
+    def tags(self) -> list[tuple[int, str]]:
+        if self._tags is None:
+            self._tags = list(Tag.objects.live().values_list("pk", "name"))
+        return self._tags
+
+    def tags_matching(self, term: Term) -> list[int]:
+        return [pk for pk, name in self.tags() if has_term(name, term)]
+
+    def tags_named(self, name: str) -> list[int]:
+        return [pk for pk, tag in self.tags() if fold(tag) == fold(name)]
+
+    def assignees(self) -> tuple[list[str], list[str]]:
+        """Return the Intercom ids of the admins and teams `assignee:` names."""
+        admins, teams = [], []
+        for value in self.query.assignees:
+            if value.lower() == "me":
+                from intercom_mirror.actions import admin_for  # actions import the apply path, which imports us
+
+                admin = admin_for(self.user)
+                admins += [admin.intercom_id] if admin else []
+                continue
+            term = Term(tuple(words(value)), prefix=True)
+            for intercom_id, name, email in Admin.objects.live().values_list("intercom_id", "name", "email"):
+                if email.lower() == value.lower() or (term.words and has_term(name, term)):
+                    admins.append(intercom_id)
+            teams += [i for i, name in Team.objects.live().values_list("intercom_id", "name") if has_term(name, term)]
+        return admins, teams
+
+    # conversations -------------------------------------------------------------------------
+
+    def conversations_with(self, term: Term) -> tuple[str, list]:
+        """Return SQL for the ids of the conversations a term matches."""
+        sql, params = matching(CONVERSATION_KINDS, phrase(term.words, term.prefix), "e.owner_id")
+        tag_ids = self.tags_matching(term)
+        if tag_ids:
+            links, owner, tag = through(Conversation)
+            sql += f" UNION SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(tag_ids)})"
+        return sql, params
+
+    def conversation_conditions(self) -> tuple[list[str], list]:
+        """Return the WHERE conditions (on `c`, the conversation) and their parameters."""
+        q = self.query
+        conditions, params = ["c.deleted_at IS NULL"], []
+        for term, negate in [(t, False) for t in q.terms] + [(t, True) for t in q.excluded]:
+            sql, term_params = self.conversations_with(term)
+            conditions.append(f"c.id {'NOT IN' if negate else 'IN'} ({sql})")
+            params += term_params
+        conditions += self.tag_conditions(Conversation, "c")
+        if q.states:
+            conditions.append(f"c.state IN ({', '.join(['%s'] * len(q.states))})")
+            params += q.states
+        if q.after:
+            conditions.append("c.created_at >= %s")
+            params.append(start_of(q.after))
+        if q.before:
+            conditions.append("c.created_at < %s")
+            params.append(start_of(q.before))
+        if q.assignees:
+            admins, teams = self.assignees()
+            conditions.append(
+                f"(c.assignee_admin_id IN ({', '.join(['%s'] * len(admins)) or 'NULL'})"
+                f" OR c.assignee_team_id IN ({', '.join(['%s'] * len(teams)) or 'NULL'}))"
+            )
+            params += admins + teams
+        if q.senders:
+            sql, sender_params = self.senders()
+            conditions.append(sql)
+            params += sender_params
+        return conditions, params
+
+    def tag_conditions(self, model: type[Model], alias: str) -> list[str]:
+        links, owner, tag = through(model)
+        conditions = []
+        for name in self.query.tags:
+            conditions.append(
+                f"{alias}.id IN (SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(self.tags_named(name))}))"
+            )
+        for name in self.query.excluded_tags:
+            tag_ids = self.tags_named(name)
+            if tag_ids:
+                conditions.append(
+                    f"{alias}.id NOT IN (SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(tag_ids)}))"
+                )
+        return conditions
+
+    def senders(self) -> tuple[str, list]:
+        """Return the condition for `from:`: the customer, or the author of the opening message or a part."""
+        contacts, params, admins = [], [], []
+        for value in self.query.senders:
+            whole = "@" in value.strip("@")
+            test = "(e.email <> '' AND e.email = %s)" if whole else contains("email")
+            contacts.append(
+                f"SELECT k.intercom_id FROM {table(Contact)} k WHERE k.id IN"
+                f" (SELECT e.row_id FROM {ENTRY} e WHERE e.kind = {SearchEntry.CONTACT} AND {test})"
+            )
+            params.append(value if whole else like_pattern(value))
+            lookup = {"email__iexact": value} if whole else {"email__icontains": value}
+            admins += Admin.objects.filter(**lookup).values_list("intercom_id", flat=True)
+        people = " UNION ".join(contacts)
+        admins_sql = ", ".join(["%s"] * len(admins)) or "NULL"
+        sql = (
+            f"(c.customer_id IN ({people}) OR c.id IN (SELECT e.owner_id FROM {ENTRY} e"
+            f" WHERE e.kind IN ({ids_sql(CONVERSATION_KINDS)}) AND e.author <> ''"
+            f" AND (e.author IN ({people}) OR e.author IN ({admins_sql}))))"
+        )
+        return sql, params + params + admins
+
+    def any_term(self) -> str:
+        return either([phrase(t.words, t.prefix) for t in self.query.terms])
+
+    def conversation_page(self, after: Cursor | None, size: int) -> list[tuple[int, float]]:
+        """Return (id, rank) of one page of matching conversations, best first, one row more than asked."""
+        conditions, params = self.conversation_conditions()
+        join, rank, join_params = "", "0.0", []
+        if self.query.terms:
+            ranked, join_params = matching(CONVERSATION_KINDS, self.any_term(), "e.owner_id, {rank} AS rank")
+            join = f" LEFT JOIN (SELECT owner_id, MAX(rank) AS rank FROM ({ranked}) m GROUP BY owner_id) r ON r.owner_id = c.id"
+            rank = "COALESCE(r.rank, 0.0)"
+        return self.page(
+            f"SELECT c.id, {rank} AS rank FROM {table(Conversation)} c{join}",
+            rank,
+            "c",
+            conditions,
+            join_params + params,
+            after,
+            size,
+        )
+
+    def page(
+        self, select: str, rank: str, alias: str, conditions: list[str], params: list, after: Cursor | None, size: int
+    ) -> list[tuple[int, float]]:
+        if after is not None:
+            conditions = [*conditions, f"({rank} < %s OR ({rank} = %s AND {alias}.id < %s))"]
+            params = [*params, after.rank, after.rank, after.pk]
+        sql = f"{select} WHERE {' AND '.join(conditions)} ORDER BY rank DESC, {alias}.id DESC LIMIT {int(size) + 1}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(pk, float(r)) for pk, r in cursor.fetchall()]
+
+    # contacts and companies ----------------------------------------------------------------
+
+    def people_with(self, model: type[Model], term: Term) -> tuple[str, list]:
+        """Return SQL for the ids of the contacts (their text or notes) or companies a term matches."""
+        kind = SearchEntry.CONTACT if model is Contact else SearchEntry.COMPANY
+        sql, params = matching([kind], phrase(term.words, term.prefix), "e.owner_id")
+        if model is Contact:
+            notes, note_params = matching([SearchEntry.NOTE], phrase(term.words, term.prefix), "e.row_id")
+            sql += f" UNION SELECT k.id FROM {table(Note)} n JOIN {table(Contact)} k ON k.intercom_id = n.contact_id WHERE n.deleted_at IS NULL AND n.id IN ({notes})"
+            params += note_params
+        if len(term.words) == 1 and len(term.words[0]) >= SUBSTRING_MIN:
+            names = [contains("title")] + ([contains("email")] if model is Contact else [])
+            sql += f" UNION SELECT e.owner_id FROM {ENTRY} e WHERE e.kind = {kind} AND ({' OR '.join(names)})"
+            params += [like_pattern(term.words[0])] * len(names)
+        tag_ids = self.tags_matching(term)
+        if tag_ids:
+            links, owner, tag = through(model)
+            sql += f" UNION SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(tag_ids)})"
+        return sql, params
+
+    def people_page(self, model: type[Model], after: Cursor | None, size: int) -> list[tuple[int, float]]:
+        """Return (id, rank) of one page of matching contacts or companies, one row more than asked."""
+        if self.query.conversation_filters:
+            return []  # from:, assignee:, state:, before: and after: describe conversations only
+        conditions, params = ["k.deleted_at IS NULL"], []
+        for term, negate in [(t, False) for t in self.query.terms] + [(t, True) for t in self.query.excluded]:
+            sql, term_params = self.people_with(model, term)
+            conditions.append(f"k.id {'NOT IN' if negate else 'IN'} ({sql})")
+            params += term_params
+        conditions += self.tag_conditions(model, "k")
+        join, rank, join_params = "", "0.0", []
+        if self.query.terms:
+            kind = SearchEntry.CONTACT if model is Contact else SearchEntry.COMPANY
+            ranked, join_params = matching([kind], self.any_term(), "e.owner_id AS owner, {rank} AS rank")
+            if model is Contact:
+                notes, note_params = matching([SearchEntry.NOTE], self.any_term(), "e.row_id, {rank} AS rank")
+                ranked += f" UNION ALL SELECT k2.id, m.rank FROM ({notes}) m JOIN {table(Note)} n ON n.id = m.row_id AND n.deleted_at IS NULL JOIN {table(Contact)} k2 ON k2.intercom_id = n.contact_id"
+                join_params += note_params
+            join = f" LEFT JOIN (SELECT owner, MAX(rank) AS rank FROM ({ranked}) x GROUP BY owner) r ON r.owner = k.id"
+            rank = "COALESCE(r.rank, 0.0)"
+        return self.page(
+            f"SELECT k.id, {rank} AS rank FROM {table(model)} k{join}",
+            rank,
+            "k",
+            conditions,
+            join_params + params,
+            after,
+            size,
+        )
+
+
+def start_of(day: date) -> datetime:
+    """Return the first moment of a day in the dashboard's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- the searches ----------------------------------------------------------------------------
+
+
+def search_conversation_ids(query: str | Query, *, user) -> QuerySet:
+    """Return the primary keys of the live conversations a query matches, as a queryset to filter by.
+
+    For the inbox: `conversations.filter(pk__in=search_conversation_ids(q, user=request.user))`.
+    """
+    search = Search(parse(query) if isinstance(query, str) else query, user)
+    conditions, params = search.conversation_conditions()
+    sql = f"SELECT c.id FROM {table(Conversation)} c WHERE {' AND '.join(conditions)}"
+    return Conversation.objects.filter(pk__in=RawSQL(sql, params)).values_list("pk", flat=True)
+
+
+def search_conversations(query: Query, *, user, after: Cursor | None = None, size: int = 20) -> Page:
+    """Return one page of the conversations a query matches, best first, each with a highlighted snippet."""
+    search = Search(query, user)
+    rows = search.conversation_page(after, size)
+    records = Conversation.objects.select_related("customer", "assignee_admin", "assignee_team").in_bulk(
+        [pk for pk, _ in rows[:size]]
+    )
+    snippets = best_snippets(CONVERSATION_KINDS, search, {k: k for k in records}) if query.terms else {}
+    hits = []
+    for pk, rank in rows[:size]:
+        snippet = snippets.get(pk)
+        record = records[pk]
+        text = snippet[0] if snippet else plain_snippet(record.subject, record.body)
+        hits.append(Hit(record, rank, text, "reply" if snippet and snippet[1] == SearchEntry.PART else ""))
+    return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
+
+
+def search_people(
+    model: type[Contact] | type[Company], query: Query, *, after: Cursor | None = None, size: int = 10
+) -> Page:
+    """Return one page of the contacts or companies a query matches, best first, with snippets."""
+    search = Search(query)
+    rows = search.people_page(model, after, size)
+    records = model.objects.in_bulk([pk for pk, _ in rows[:size]])
+    snippets: dict[int, tuple[SafeString, int]] = {}
+    if query.terms and records:
+        kind = SearchEntry.CONTACT if model is Contact else SearchEntry.COMPANY
+        snippets = best_snippets([kind], search, {pk: pk for pk in records})
+        if model is Contact:
+            by_intercom_id = {r.intercom_id: pk for pk, r in records.items()}
+            notes = Note.objects.live().filter(contact_id__in=list(by_intercom_id)).values_list("pk", "contact_id")
+            found = best_snippets([SearchEntry.NOTE], search, {pk: by_intercom_id[c] for pk, c in notes})
+            snippets = {**found, **snippets}  # the contact's own fields first, else a note
+    hits = []
+    for pk, rank in rows[:size]:
+        snippet = snippets.get(pk)
+        hits.append(
+            Hit(
+                records[pk],
+                rank,
+                snippet[0] if snippet else mark_safe(""),
+                "note" if snippet and snippet[1] == SearchEntry.NOTE else "",
+            )
+        )  # noqa: S308 - empty
+    return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
+
+
+def best_snippets(kinds: Sequence[int], search: Search, owners: dict[int, int]) -> dict[int, tuple[SafeString, int]]:
+    """Return, per result id, the highlighted snippet of its best-matching entry and that entry's kind.
+
+    `owners` maps the entries' owner ids (a part's conversation, a note) to result ids.
+    """
+    if not owners:
+        return {}
+    rows = backends.best_entries(kinds, search.any_term(), list(owners))
+    best: dict[int, tuple[float, SafeString, int]] = {}
+    for owner_id, kind, rank, snippet in rows:
+        result = owners[owner_id]
+        if result not in best or rank > best[result][0]:
+            best[result] = (rank, mark_safe(shown(snippet)), kind)  # noqa: S308 - escaped by shown()
+    return {result: (snippet, kind) for result, (_, snippet, kind) in best.items()}
+
+
+def plain_snippet(*html_bodies: str) -> SafeString:
+    """Return the start of a record's text, escaped, for results matched by a filter or a tag alone."""
+    text = " · ".join(t for t in (plain_text(b) for b in html_bodies) if t)
+    return mark_safe(shown(text[:PLAIN_SNIPPET] + ("…" if len(text) > PLAIN_SNIPPET else "")))  # noqa: S308

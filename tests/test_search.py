@@ -1,0 +1,423 @@
+"""Search over the mirror: what it finds, the query language against the index, ranking, paging and upkeep.
+
+Records enter through the apply path, as every writer's do, so these tests also
+check that the index listener keeps up with each kind of write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from intercom_mirror.apply import (
+    Source,
+    apply_companies,
+    apply_contacts,
+    apply_conversation_details,
+    apply_conversation_items,
+    apply_deletion,
+    apply_notes,
+    apply_simple,
+)
+from intercom_mirror.models import Admin, Company, Contact, Conversation, ConversationPart, Note, StaffProfile, Tag
+from intercom_mirror.search import backends, index_applied
+from intercom_mirror.search.models import SearchEntry
+from intercom_mirror.search.queries import (
+    Cursor,
+    search_conversation_ids,
+    search_conversations,
+    search_people,
+)
+from intercom_mirror.search.query import parse
+
+T0 = 1_714_564_800  # 2024-05-01 12:00 UTC
+DAY = 86_400
+
+
+# --- payloads, applied as a sync would apply them -------------------------------------------------
+
+
+def part(pid: str, body: str, *, author=("user", "u1"), at: int = T0 + 60, part_type: str = "comment") -> dict:
+    return {
+        "type": "conversation_part",
+        "id": pid,
+        "part_type": part_type,
+        "body": body,
+        "author": {"type": author[0], "id": author[1]},
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def conversation(cid: str, body: str = "<p>Hello</p>", *, parts=(), subject="", customer="u1", created=T0, **extra):
+    return {
+        "type": "conversation",
+        "id": cid,
+        "created_at": created,
+        "updated_at": created + 100,
+        "state": "open",
+        "open": True,
+        "user": {"type": "user", "id": customer},
+        "conversation_message": {
+            "type": "conversation_message",
+            "id": f"m{cid}",
+            "subject": subject,
+            "body": body,
+            "author": {"type": "user", "id": customer},
+        },
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": list(parts)},
+        **extra,
+    }
+
+
+def contact(cid: str, name: str = "", email: str = "", **extra) -> dict:
+    return {"type": "user", "id": cid, "name": name, "email": email, "updated_at": T0, **extra}
+
+
+def add_conversations(*details: dict) -> None:
+    apply_conversation_details(list(details), Source.DIRECT)
+
+
+def found(text: str, user=None) -> list[str]:
+    page = search_conversations(parse(text), user=user, size=50)
+    return [hit.record.intercom_id for hit in page.hits]
+
+
+def people(model, text: str) -> list[str]:
+    return [hit.record.intercom_id for hit in search_people(model, parse(text), size=50).hits]
+
+
+@pytest.fixture
+def mirror(db):
+    apply_simple(Admin, [{"type": "admin", "id": "a1", "name": "Ann Lefèvre", "email": "ann@corp.test"}], Source.LIST)
+    apply_simple(Admin, [{"type": "admin", "id": "a2", "name": "Bob Stone", "email": "bob@corp.test"}], Source.LIST)
+    apply_contacts(
+        [
+            contact(
+                "u1",
+                "Zoë Martin",
+                "Zoe@Example.com",
+                user_id="cust-881",
+                phone="+33 6 12 34 56 78",
+                custom_attributes={"plan": "Platinum", "favourite_colour": "vert émeraude", "seats": 42},
+            ),
+            contact("u2", "山田太郎", "taro@example.jp"),
+            contact("u3", "فاطمة الزهراء", "fatima@example.ae"),
+            contact("u4", "Élodie Durand", "elodie@acme.test"),
+        ],  # fmt: skip
+        Source.LIST,
+    )
+    apply_companies(
+        [
+            {
+                "type": "company",
+                "id": "co1",
+                "company_id": "ACME-77",
+                "name": "Société Lumière",
+                "updated_at": T0,
+                "custom_attributes": {"region": "Bretagne"},
+            }
+        ],  # fmt: skip
+        Source.LIST,
+    )
+    add_conversations(
+        conversation(
+            "c1",
+            "<p>I was charged twice, I need a <b>refund</b> please</p>",
+            subject="Invoice question",
+            parts=[
+                part("p1", "<p>Sorry about that, which credit card did you use?</p>", author=("admin", "a1")),
+                part("p2", "<p>The Visa one. My credit card ends in 4242.</p>", at=T0 + 120),
+            ],
+            assignee={"type": "admin", "id": "a1"},
+        ),
+        conversation(
+            "c2",
+            "<p>Refund for order 1234 via bank transfer</p>",
+            customer="u4",
+            created=T0 + 10 * DAY,
+            state="closed",
+            open=False,
+            parts=[part("p3", "<p>Chargeback opened by the bank</p>", author=("user", "u4"))],
+            assignee={"type": "admin", "id": "a2"},
+        ),
+        conversation("c3", "<p>こんにちは、山田太郎です。請求書について</p>", customer="u2", created=T0 - 10 * DAY),
+        conversation("c4", "<p>مرحبا، أحتاج إلى استرداد</p>", customer="u3", state="snoozed"),
+    )
+
+
+# --- what it finds -----------------------------------------------------------------------------------
+
+
+def test_it_finds_conversations_by_subject_opening_message_and_parts(mirror):
+    assert found("invoice") == ["c1"]
+    assert found("charged") == ["c1"]
+    assert found("4242") == ["c1"]
+    assert set(found("refund")) == {"c1", "c2"}
+
+
+def test_it_finds_contacts_by_name_email_user_id_phone_and_attribute_values(mirror):
+    for text in ("zoe", "Zoë Martin", "zoe@example.com", "cust-881", "+33 6 12", "platinum", "émeraude", "42"):
+        assert people(Contact, text) == ["u1"], text
+
+
+def test_it_finds_companies_by_name_and_company_id(mirror):
+    for text in ("lumiere", "Société", "ACME-77", "acme", "bretagne"):
+        assert people(Company, text) == ["co1"], text
+
+
+def test_it_finds_a_contact_by_a_note(mirror):
+    apply_notes([{"type": "note", "id": "n1", "body": "<p>Prefers calls after 6pm, speaks Breton</p>",
+                  "created_at": T0, "user": {"type": "user", "id": "u4"}}], Source.DIRECT)  # fmt: skip
+    page = search_people(Contact, parse("breton"))
+    assert [h.record.intercom_id for h in page.hits] == ["u4"]
+    assert page.hits[0].found_in == "note" and "<mark>Breton</mark>" in page.hits[0].snippet
+
+
+def tag(name: str, *records) -> Tag:
+    """Tag records (links are written by the apply path's link step, which has no listener: none is needed)."""
+    apply_simple(Tag, [{"type": "tag", "id": f"t-{name}", "name": name}], Source.LIST)
+    row = Tag.objects.get(intercom_id=f"t-{name}")
+    for record in records:
+        record.tags.add(row)
+    return row
+
+
+def test_it_finds_records_carrying_a_tag_by_its_name(mirror):
+    tag("Überfan", Conversation.objects.get(intercom_id="c2"), Contact.objects.get(intercom_id="u2"))
+    tag("Gold account", Company.objects.get(intercom_id="co1"))
+    assert found("uberfan") == ["c2"]
+    assert people(Contact, "überfan") == ["u2"]
+    assert people(Company, '"gold account"') == ["co1"]
+    assert found("uberfan refund") == ["c2"]  # one word in the tag, the other in the text
+
+
+def test_it_requires_every_word_somewhere_in_the_conversation(mirror):
+    assert found("refund visa") == ["c1"]  # the opening message and the third part
+    assert found("refund nowhere") == []
+
+
+# --- the query language --------------------------------------------------------------------------------
+
+
+def test_it_matches_words_by_prefix(mirror):
+    assert set(found("refu")) == {"c1", "c2"}
+    assert found("cred car") == ["c1"]
+    assert people(Contact, "elo") == ["u4"]
+
+
+def test_it_matches_a_phrase_exactly_and_in_order(mirror):
+    assert found('"credit card"') == ["c1"]
+    assert found('"card credit"') == []
+    assert found('"credit car"') == []  # words of a phrase are whole words
+    assert found('"bank transfer"') == ["c2"]
+
+
+def test_it_excludes_a_conversation_containing_the_word_anywhere(mirror):
+    assert set(found("refund")) == {"c1", "c2"}
+    assert found("refund -chargeback") == ["c1"]  # "chargeback" is only in c2's reply
+    assert found('refund -"credit card"') == ["c2"]
+    assert sorted(people(Contact, "example -taro")) == ["u1", "u3"]
+
+
+def test_it_filters_by_the_customers_email(mirror):
+    assert found("from:zoe@example.com") == ["c1"]
+    assert found("from:ZOE@EXAMPLE.COM refund") == ["c1"]
+    assert found("from:elodie@acme.test refund") == ["c2"]
+
+
+def test_it_filters_by_a_parts_author_email_and_by_a_domain(mirror):
+    assert found("from:ann@corp.test") == ["c1"]  # Ann wrote a reply in c1
+    assert sorted(found("from:example.jp")) == ["c3"]
+    assert sorted(found("from:example")) == ["c1", "c3", "c4"]
+    assert found("from:nobody@example.com") == []
+
+
+def test_it_filters_by_tag(mirror):
+    tag("VIP", Conversation.objects.get(intercom_id="c1"))
+    assert found("tag:vip") == ["c1"]
+    assert found("tag:vip refund") == ["c1"]
+    assert set(found("refund -tag:VIP")) == {"c2"}
+    assert found("tag:nosuchtag") == []
+
+
+def test_it_filters_by_assignee_name_and_me(mirror, django_user_model):
+    assert found("assignee:ann") == ["c1"]
+    assert found('assignee:"Bob Stone"') == ["c2"]
+    assert found("assignee:bob@corp.test") == ["c2"]
+    user = django_user_model.objects.create_user("sam", "sam@x.test", "pw", is_staff=True)
+    assert found("assignee:me", user) == []  # not linked to an admin
+    StaffProfile.objects.update_or_create(user=user, defaults={"admin": Admin.objects.get(intercom_id="a2")})
+    assert found("assignee:me", user) == ["c2"]
+
+
+def test_it_filters_by_state(mirror):
+    assert found("state:closed") == ["c2"]
+    assert found("state:snoozed") == ["c4"]
+    assert sorted(found("state:open state:snoozed")) == ["c1", "c3", "c4"]
+
+
+def test_it_filters_by_creation_date(mirror):
+    assert sorted(found("after:2024-05-01")) == ["c1", "c2", "c4"]  # the day itself counts
+    assert found("after:2024-05-02") == ["c2"]
+    assert found("before:2024-05-01") == ["c3"]  # the day itself does not
+    assert found("after:2024-05-01 before:2024-05-02 refund") == ["c1"]
+
+
+def test_filters_of_conversations_leave_contacts_and_companies_out(mirror):
+    assert people(Contact, "zoe state:open") == []
+    assert people(Contact, "zoe") == ["u1"]
+
+
+# --- other languages -----------------------------------------------------------------------------------
+
+
+def test_it_matches_cjk_arabic_and_accented_words(mirror):
+    assert found("山田") == ["c3"]
+    assert found("太郎") == ["c3"]  # inside a run of CJK without spaces
+    assert found("請求書") == ["c3"]
+    assert found("مرحبا") == ["c4"]
+    assert found("استرداد") == ["c4"]
+    assert people(Contact, "太郎") == ["u2"]
+    assert people(Contact, "الزهراء") == ["u3"]
+    for text in ("zoe", "Zoë", "ZOË", "elodie", "Élodie"):
+        assert people(Contact, text) in (["u1"], ["u4"]), text
+
+
+# --- HTML -----------------------------------------------------------------------------------------------
+
+
+def test_it_never_matches_or_shows_html_tags_or_attributes(mirror):
+    add_conversations(
+        conversation(
+            "c9",
+            '<p class="zebra" style="giraffe"><a href="https://okapi.example/x" title="tapir">Lovely</a> '
+            "day</p><script>alert('pwnage')</script><img src=x onerror=\"quokka()\">&lt;b&gt;escaped&lt;/b&gt;",
+        )
+    )
+    for hidden in ("zebra", "giraffe", "okapi", "tapir", "href", "script", "pwnage", "alert", "quokka", "onerror"):
+        assert found(hidden) == [], hidden
+    page = search_conversations(parse("lovely"), user=None)
+    snippet = page.hits[0].snippet
+    assert "<mark>Lovely</mark> day" in snippet
+    assert "&lt;b&gt;escaped" in snippet  # text that looked like a tag, shown as text
+    assert "<script" not in snippet and "<a" not in snippet and "<p" not in snippet and "<img" not in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_it_highlights_the_best_matching_part(mirror):
+    hit = search_conversations(parse("chargeback"), user=None).hits[0]
+    assert hit.record.intercom_id == "c2" and hit.found_in == "reply"
+    assert "<mark>Chargeback</mark> opened by the bank" in hit.snippet
+
+
+# --- long conversations and upkeep ----------------------------------------------------------------------
+
+
+def test_it_finds_a_word_only_in_the_300th_part(mirror):
+    parts = [part(f"q{i}", f"<p>Routine update number {i}</p>", at=T0 + i) for i in range(1, 300)]
+    parts.append(part("q300", "<p>The flux capacitor is misaligned</p>", at=T0 + 300))
+    add_conversations(conversation("c300", parts=parts))
+    hit = search_conversations(parse("capacitor"), user=None).hits[0]
+    assert hit.record.intercom_id == "c300" and "<mark>capacitor</mark>" in hit.snippet
+
+
+def test_a_new_reply_is_one_entry_written_not_the_whole_thread(mirror, monkeypatch):
+    parts = [part(f"q{i}", f"<p>Message {i}</p>", at=T0 + i) for i in range(500)]
+    add_conversations(conversation("c500", parts=parts))
+    writes = spy_on_writes(monkeypatch)
+    reply = part("q500", "<p>Finally fixed: it was the widget</p>", at=T0 + 1000)
+    add_conversations(conversation("c500", parts=[*parts, reply], updated_at=T0 + 1000))
+    assert writes == [[reply["id"]]]  # one statement with one entry: the 500 others are unchanged
+    assert found("widget") == ["c500"]
+
+
+def spy_on_writes(monkeypatch) -> list[list[str]]:
+    """Record the parts (by Intercom id) each index write carries."""
+    writes: list[list[str]] = []
+    write = backends.write
+
+    def spy(docs, replaced):
+        if docs:
+            pks = [d.row_id for d in docs if d.kind == SearchEntry.PART]
+            parts = ConversationPart.objects.filter(pk__in=pks).values_list("intercom_id", flat=True)
+            writes.append([*parts, *(f"kind {d.kind}" for d in docs if d.kind != SearchEntry.PART)])
+        write(docs, replaced)
+
+    monkeypatch.setattr(backends, "write", spy)
+    return writes
+
+
+def test_it_rewrites_no_entry_when_the_text_is_unchanged(mirror, monkeypatch):
+    writes = spy_on_writes(monkeypatch)
+    index_applied(Conversation, list(Conversation.objects.values_list("pk", flat=True)))
+    index_applied(ConversationPart, list(ConversationPart.objects.values_list("pk", flat=True)))
+    index_applied(Contact, list(Contact.objects.values_list("pk", flat=True)))
+    assert writes == []
+
+
+def test_it_follows_edits_and_emptied_text(mirror):
+    apply_contacts([contact("u1", "Zoë Bernard", "zoe@example.com", updated_at=T0 + 5)], Source.DIRECT)
+    assert people(Contact, "martin") == []
+    assert people(Contact, "bernard") == ["u1"]
+    add_conversations(conversation("c4", "", parts=[]))
+    assert found("مرحبا") == []
+    assert not SearchEntry.objects.filter(
+        kind=SearchEntry.CONVERSATION, row_id=Conversation.objects.get(intercom_id="c4").pk
+    ).exists()
+
+
+# --- deleted records -------------------------------------------------------------------------------------
+
+
+def test_it_leaves_deleted_records_out(mirror):
+    apply_notes([{"type": "note", "id": "n1", "body": "<p>secret handshake</p>", "created_at": T0,
+                  "user": {"type": "user", "id": "u1"}}], Source.DIRECT)  # fmt: skip
+    assert people(Contact, "handshake") == ["u1"]
+    apply_deletion(Note, ["n1"])
+    assert people(Contact, "handshake") == []
+    apply_deletion(Conversation, ["c1"])
+    assert found("refund") == ["c2"]
+    assert search_conversation_ids("invoice", user=None).count() == 0
+    apply_deletion(Contact, ["u4"])
+    assert people(Contact, "elodie") == []
+    apply_deletion(Company, ["co1"])
+    assert people(Company, "lumiere") == []
+
+
+# --- ranking, paging and the inbox's narrowing -----------------------------------------------------------
+
+
+def test_it_ranks_and_pages_by_keyset_without_overlap(mirror):
+    add_conversations(*[conversation(f"k{i}", f"<p>keyset {'keyset ' * (i % 4)}page test {i}</p>") for i in range(25)])
+    first = search_conversations(parse("keyset"), user=None, size=10)
+    assert len(first.hits) == 10 and first.next_cursor
+    ranks = [h.rank for h in first.hits]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] > ranks[-1]
+    seen = [h.record.intercom_id for h in first.hits]
+    cursor = first.next_cursor
+    while cursor:
+        page = search_conversations(parse("keyset"), user=None, after=Cursor.parse(cursor), size=10)
+        seen += [h.record.intercom_id for h in page.hits]
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(f"k{i}" for i in range(25))
+
+
+def test_it_reads_only_cursors_it_wrote():
+    assert Cursor.parse("0.5_12") == Cursor(0.5, 12)
+    assert Cursor.parse(str(Cursor(1 / 3, 7))) == Cursor(1 / 3, 7)
+    for junk in ("", "x", "nan_3", "inf_3", "1.0_x", None):
+        assert Cursor.parse(junk) is None
+
+
+def test_search_conversation_ids_narrows_a_queryset(mirror):
+    ids = search_conversation_ids("refund -chargeback", user=None)
+    assert list(Conversation.objects.filter(pk__in=ids).values_list("intercom_id", flat=True)) == ["c1"]
+    assert Conversation.objects.filter(pk__in=search_conversation_ids("state:open", user=None)).count() == 2
+
+
+def test_it_finds_a_record_written_through_every_kind_of_apply(mirror):
+    apply_conversation_items([conversation("c7", "<p>webhook brought this marmalade</p>", parts=[part("p70", "<p>and a kumquat</p>")])], Source.WEBHOOK)  # fmt: skip
+    assert found("marmalade") == ["c7"] and found("kumquat") == ["c7"]
+    assert datetime.fromtimestamp(T0, UTC).year == 2024
