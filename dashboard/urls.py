@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("dashboard.conversations.urls")),
     path("", include("dashboard.companies.urls")),
     path("", include("dashboard.team.urls")),
+    path("", include("dashboard.search.urls")),
 ]

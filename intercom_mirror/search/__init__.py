@@ -12,3 +12,7 @@ from intercom_mirror.search.index import index_applied
 
 if index_applied not in listeners:
     on_applied(index_applied)
+
+from intercom_mirror.search.queries import search_conversation_ids  # noqa: E402  (for the inbox's search box)
+
+__all__ = ["index_applied", "search_conversation_ids"]
