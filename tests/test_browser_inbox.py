@@ -72,6 +72,7 @@ def test_it_moves_through_the_list_by_keyboard_opens_a_conversation_and_shows_th
     assert response.value.request.headers.get("hx-target") == "conversation-pane"
     if response.value.status == 200:  # the conversation page answers with its pane
         page.locator("#conversation-pane .pane-empty").wait_for(state="detached")
+        assert page.locator("#conversation-pane").count() == 1  # filled, not replaced
         page.wait_for_url(f"{live_server.url}/conversations/c1/")  # hx-push-url
         assert page.locator("#list-title").inner_text() == "Unassigned"  # the list is still there
 

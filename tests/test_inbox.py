@@ -156,7 +156,7 @@ def test_an_unknown_folder_or_team_is_not_found(sam_client, spread):
 @pytest.mark.django_db
 def test_it_shows_every_folder_with_its_open_count(sam_client, spread):
     html = sam_client.get("/inbox/all/").content.decode()
-    counts = dict(re.findall(r'<span class="folder-name">([^<]+)</span>\s*<span class="count">(\d+)', html))
+    counts = dict(re.findall(r'<span class="folder-name">([^<]+)</span>\s*<span class="folder-count">(\d+)', html))
     assert counts == {"Your inbox": "2", "Unassigned": "1", "All": "6", "Billing": "2", "Tech": "1"}
 
 
@@ -181,7 +181,7 @@ def test_the_folders_partial_answers_the_poll_alone_from_the_cache(sam_client, s
     assert not any("intercom_mirror_conversation" in q["sql"] for q in queries.captured_queries)
     cache.clear()
     html = sam_client.get("/inbox/all/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="inbox-folders").content.decode()
-    assert re.search(r"Your inbox</span>\s*<span class=\"count\">3", html)  # fresh once the cache expired
+    assert re.search(r"Your inbox</span>\s*<span class=\"folder-count\">3", html)  # fresh once the cache expired
 
 
 # --- states, sorts, search ---------------------------------------------------------------------
@@ -329,11 +329,11 @@ def test_a_row_shows_customer_snippet_wait_assignee_tags_unread_snooze_and_viewe
     ConversationViewer.objects.create(user=stale, conversation_intercom_id="c1", seen_at=now - timedelta(minutes=5))
     html = sam_client.get("/inbox/all/?state=snoozed").content.decode()
     row = html[html.index('data-id="c1"') :]
-    assert "lead@example.com" in row and 'badge-lead">Lead<' in row
+    assert "lead@example.com" in row and 'role-lead">Lead<' in row
     assert "Latest &amp; greatest" in row  # the last part, as text (escaped again by the template)
     assert "waiting 3 h" in row
-    assert 'class="assignee">Billing<' in row
-    assert 'class="tag">vip<' in row
+    assert 'class="row-assignee">Billing<' in row
+    assert 'class="row-tag">vip<' in row
     assert 'class="unread-dot"' in row
     assert "snoozed until" in row
     assert "Bob viewing" in row and "old" not in row.split("conv-meta")[1].split("</li>")[0]
@@ -357,6 +357,7 @@ def test_a_snippet_is_plain_text_and_never_raw_html(sam_client, workspace):
     assert "Hello there &lt;friend&gt;" in row
     assert "<script>window.pwned" not in html and "onerror" not in html and "pwned" not in html
     assert snippet("<script>x()</script><style>p{}</style>Hi") == "Hi"
+    assert snippet("<p>Steps:</p><ol><li>Log out</li><li>Clear<br>cache</li></ol>") == "Steps: Log out Clear cache"
     assert snippet("word " * 60).endswith("…") and len(snippet("word " * 60)) <= 121
 
 
@@ -373,7 +374,7 @@ def test_a_row_links_to_the_conversation_with_and_without_htmx(sam_client, works
     conv(1)
     html = sam_client.get("/inbox/all/").content.decode()
     assert 'href="/conversations/c1/"' in html
-    assert 'hx-get="/conversations/c1/" hx-target="#conversation-pane" hx-push-url="true"' in html
+    assert 'hx-get="/conversations/c1/" hx-target="#conversation-pane" hx-swap="innerHTML" hx-push-url="true"' in html
     assert '<div id="conversation-pane">' in html and "Select a conversation" in html
 
 

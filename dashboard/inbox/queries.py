@@ -8,6 +8,7 @@ all their tags and one for who is viewing them.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ COUNTS_SECONDS = 5  # folder counts are cached this long (for everyone): the fol
 TEAMS_SECONDS = 60  # the teams' names, for the folders
 VIEWER_SECONDS = 30  # a presence row older than this no longer counts as viewing
 
+BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|li|br|tr|td|th|h[1-6]|ul|ol|blockquote|pre|table)\b)", re.IGNORECASE)
 STATES = (Conversation.OPEN, Conversation.SNOOZED, Conversation.CLOSED)
 
 
@@ -289,7 +291,8 @@ def viewers_of(conversation_ids: list[str], now: datetime, user=None) -> dict[st
 
 def snippet(body: str, limit: int = SNIPPET_LENGTH) -> str:
     """Return the visible text of an HTML body, whitespace collapsed, cut to about limit characters."""
-    text = " ".join(html.unescape(nh3.clean(body or "", tags=set())).split())
+    spaced = BLOCK_TAG.sub(" <", body or "")  # "<li>Log out</li><li>Clear" reads "Log out Clear", not "Log outClear"
+    text = " ".join(html.unescape(nh3.clean(spaced, tags=set())).split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
