@@ -204,6 +204,20 @@ def delete(old: dict[int, str]) -> None:
             cursor.execute(f"DELETE FROM {ENTRY} WHERE id IN ({', '.join(['%s'] * len(batch))})", batch)
 
 
+def clear() -> None:
+    """Empty the index."""
+    with connection.cursor() as cursor:
+        if not is_postgres():
+            cursor.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('delete-all')")
+        cursor.execute(f"DELETE FROM {ENTRY}")
+
+
+def analyze() -> None:
+    """Refresh the planner's statistics of the entries (after a rebuild their numbers have changed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {ENTRY}")
+
+
 def rebuild_fts() -> None:
     """Rebuild SQLite's FTS5 index from the entries (PostgreSQL's vectors are columns of the entries)."""
     if not is_postgres():

@@ -110,8 +110,33 @@ def index_docs(kind: int, docs: Sequence[Doc]) -> int:
 # --- rebuilding --------------------------------------------------------------------------------
 
 
-def source_count(source: Source) -> int:
-    return source.model.objects.count()
+Progress = Callable[[str, int, int | None], None]
+
+
+def rebuild(progress: Progress | None = None, *, clear: bool = False) -> dict[str, int]:
+    """Re-derive every entry from the mirror; return the entries written per kind.
+
+    `clear` empties the index first (searches find less until it is done);
+    otherwise unchanged entries are left alone and searches keep working. On
+    SQLite the FTS5 index is then rebuilt from the entries, which also repairs
+    any drift between the two.
+    """
+    progress = progress or (lambda name, done, total: None)
+    if clear:
+        with transaction.atomic():
+            backends.clear()
+    written = {}
+    for source in SOURCES.values():
+        name = str(source.model._meta.verbose_name_plural)
+        total, done, written[name] = source.model.objects.count(), 0, 0
+        progress(name, 0, total)
+        for rows, changed in rebuild_source(source):
+            done, written[name] = done + rows, written[name] + changed
+            progress(name, done, total)
+    with transaction.atomic():
+        backends.rebuild_fts()
+    backends.analyze()
+    return written
 
 
 def rebuild_source(source: Source, batch_size: int = READ_BATCH) -> Iterator[tuple[int, int]]:
