@@ -9,6 +9,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="dash-logout"),
     path("", include("dashboard.inbox.urls")),
     path("", include("dashboard.conversations.urls")),
+    path("", include("dashboard.contacts.urls")),
+    path("", include("dashboard.tags.urls")),
     path("", include("dashboard.companies.urls")),
     path("", include("dashboard.team.urls")),
     path("", include("dashboard.search.urls")),
