@@ -230,6 +230,23 @@ def test_it_pages_every_sort_by_keyset_without_gaps_or_repeats(sam_client, many,
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["users", "spend", "last_seen"])
+def test_paging_goes_on_through_the_unknowns_when_they_fill_pages(sam_client, sort):
+    for n in range(120):  # 30 known values (with ties), then 90 unknowns: two page breaks among them
+        known = n < 30
+        company(
+            n,
+            user_count=n % 4 if known else None,
+            monthly_spend=float(n % 3) if known else None,
+            last_request_at=T0 + timedelta(hours=n % 5) if known else None,
+        )
+    pages = walk(sam_client, f"/companies/?sort={sort}")
+    assert [len(p) for p in pages] == [50, 50, 20]
+    expected = Company.objects.annotate(name_key=Lower("name")).order_by(*SORTS[sort].order_by())
+    assert [name for page in pages for name in page] == list(expected.values_list("name", flat=True))
+
+
+@pytest.mark.django_db
 def test_paging_keeps_the_filters_and_offers_the_first_page(sam_client, many):
     first = sam_client.get("/companies/?q=company&sort=users")
     url = next_url(first)

@@ -86,7 +86,7 @@ def conversation(n: int, customer: Contact, **fields) -> Conversation:
 
 def user_names(html: str) -> list[str]:
     table = html[html.index('id="company-users"') : html.index("</section>", html.index('id="company-users"'))]
-    return re.findall(r'<td class="name">([^<]+?)(?: <span|</td>)', table)
+    return re.findall(r'<td class="name"><a href="/contacts/[^"]+/">([^<]+)</a>', table)
 
 
 def next_url(html: str) -> str | None:
@@ -224,13 +224,14 @@ def test_it_lists_the_open_conversations_of_its_users(sam_client):
     conversation(5, bob, subject="Snoozed one", state="snoozed")
     conversation(6, outsider, subject="Not theirs")
     html = sam_client.get("/companies/co1/").content.decode()
-    section = html[html.index('id="open-title"') :]
+    section = html[html.index('id="open-title"') : html.index('id="company-users"')]
     subjects = re.findall(r'<a href="/conversations/(c\d+)/">([^<]+)</a>', section)
     assert subjects == [("c1", "Waiting a day"), ("c2", "Waiting an hour"), ("c3", "Answered")]
     assert "Ann Admin" in section and "Unassigned" in section and "not waiting" in section
-    users = html[html.index('id="company-users"') : html.index('id="open-title"')]
-    assert re.search(r"Zoe</td>.*?<td class=\"num\">2</td>", users, re.S)  # two open, the closed one not counted
-    assert re.search(r"Bob</td>.*?<td class=\"num\">1</td>", users, re.S)
+    users = html[html.index('id="company-users"') :]
+    assert re.search(r"Zoe</a></td>.*?<td class=\"num\">2</td>", users, re.S)  # two open: not the closed one
+    assert re.search(r"Bob</a></td>.*?<td class=\"num\">1</td>", users, re.S)
+    assert '<a href="/contacts/u1/">Zoe</a>' in section
 
 
 def fill(n_users: int) -> None:

@@ -53,6 +53,7 @@ class Sort:
     column: str
     descending: bool
     kind: type  # str, int, float or datetime: what a cursor's value must be
+    nullable: bool = True
 
     def order_by(self) -> list:
         if self.descending:
@@ -88,18 +89,29 @@ class Sort:
             return isinstance(value, int) and abs(value) < 10**17
         return isinstance(value, self.kind)
 
-    def after(self, value: Any, pk: int) -> Q:
-        """Return the condition for the rows strictly after (value, pk) in this order."""
-        column = self.column
-        tie = Q(pk__lt=pk) if self.descending else Q(pk__gt=pk)
-        if value is None:  # already among the NULLs, which come last
-            return Q(**{f"{column}__isnull": True}) & tie
-        beyond = Q(**{f"{column}__lt" if self.descending else f"{column}__gt": value})
-        return beyond | Q(**{f"{column}__isnull": True}) | (Q(**{column: value}) & tie)
+    def rows_after(self, qs: QuerySet, cursor: tuple[Any, int] | None, limit: int) -> list:
+        """Return up to limit rows after the cursor (from the start without one), in this order.
+
+        Past a value, the rows are read with a plain range on the column (`<= value`), which
+        an index on (column, id) answers by seeking to the cursor; the NULLs, which come last,
+        are read by a second query only when those rows do not fill the page.
+        """
+        ordered = qs.order_by(*self.order_by())
+        if cursor is None:
+            return list(ordered[:limit])
+        value, pk = cursor
+        column, tie = self.column, Q(pk__lt=pk) if self.descending else Q(pk__gt=pk)
+        if value is None:  # already among the NULLs
+            return list(ordered.filter(tie, **{f"{column}__isnull": True})[:limit])
+        bound, beyond = ("lte", "lt") if self.descending else ("gte", "gt")
+        rows = list(ordered.filter(Q(**{f"{column}__{beyond}": value}) | tie, **{f"{column}__{bound}": value})[:limit])
+        if len(rows) < limit and self.nullable:
+            rows += ordered.filter(**{f"{column}__isnull": True})[: limit - len(rows)]
+        return rows
 
 
 SORTS = {
-    "name": Sort("Name", "name_key", descending=False, kind=str),
+    "name": Sort("Name", "name_key", descending=False, kind=str, nullable=False),
     "users": Sort("Most users", "user_count", descending=True, kind=int),
     "spend": Sort("Highest monthly spend", "monthly_spend", descending=True, kind=float),
     "last_seen": Sort("Last seen", "last_request_at", descending=True, kind=datetime),
@@ -128,11 +140,7 @@ class Page:
 
 def page_of(qs: QuerySet, sort: Sort, cursor: str, size: int, total: int) -> Page:
     """Return the rows after the cursor (keyset: no OFFSET); one row more is read to know whether a next page exists."""
-    ordered = qs.order_by(*sort.order_by())
-    parsed = sort.parse(cursor) if cursor else None
-    if parsed is not None:
-        ordered = ordered.filter(sort.after(*parsed))
-    rows = list(ordered[: size + 1])
+    rows = sort.rows_after(qs, sort.parse(cursor) if cursor else None, size + 1)
     next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
     return Page(rows=rows[:size], next_cursor=next_cursor, total=total)
 
