@@ -55,7 +55,7 @@ def an_open_conversation(workspace) -> Conversation:
     raise AssertionError("no open conversation with a user")
 
 
-def test_it_replies_assigns_to_a_team_and_closes(live_server, logged_in, workspace):
+def test_it_replies_assigns_to_a_team_snoozes_and_closes(live_server, logged_in, workspace):
     page = logged_in
     conv = an_open_conversation(workspace)
     sandboxed = workspace.workspace.conversations[conv.intercom_id]
@@ -65,6 +65,7 @@ def test_it_replies_assigns_to_a_team_and_closes(live_server, logged_in, workspa
     page.get_by_role("button", name="Send", exact=True).click()
     page.locator("#conversation-live .message-admin", has_text="Fixed on our side").wait_for()
     assert page.input_value("#composer-body") == ""
+    assert page.evaluate("document.activeElement.id") == "composer-body"  # ready for the next message
     assert any(p.body and "Fixed on our side" in p.body for p in sandboxed.parts)
 
     team = Team.objects.live().order_by("name").first()
@@ -72,6 +73,12 @@ def test_it_replies_assigns_to_a_team_and_closes(live_server, logged_in, workspa
     page.get_by_role("button", name="Assign", exact=True).click()
     page.locator(".event", has_text=f"Assigned to {team.name} by {admin.name}").wait_for()
     assert sandboxed.assignee == ("team", team.intercom_id)
+
+    page.click("#snooze-menu summary")
+    page.get_by_role("button", name="Tomorrow 9:00").click()
+    page.locator(".event", has_text="Snoozed until").wait_for()
+    assert sandboxed.state == "snoozed"
+    assert page.evaluate("document.getElementById('snooze-menu').open") is False  # folded away after use
 
     page.get_by_role("button", name="Close", exact=True).click()
     page.locator(".event", has_text=f"Closed by {admin.name}").wait_for()

@@ -2,7 +2,8 @@
 // - Remote images in bodies arrive as links ("Load image from <host>"); a click swaps the link for the image,
 //   and a thread refreshed by the poll keeps the images the user chose to load.
 // - Clicking "Reply" or "Note" (or their shortcuts r / n, via keys.js) moves the focus to the textarea.
-// - Ctrl+Enter (Cmd+Enter) in the textarea sends.
+// - Ctrl+Enter (Cmd+Enter) in the textarea sends; after a send the new composer has the focus.
+// - After a snooze the snooze menu folds away.
 // - A thread the user scrolled up in stays where it was when the poll swaps in a change.
 (function () {
   "use strict";
@@ -53,6 +54,22 @@
     event.target.querySelectorAll("a.remote-image").forEach(function (link) {
       if (loadedImages.has(link.dataset.src)) showImage(link);
     });
+  });
+
+  // After a send the composer is new: keep typing in it. After a snooze, fold the menu away (hx-preserve keeps
+  // it across the region's swaps, open or not).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "composer" || event.detail.elt && event.detail.elt.id === "composer") {
+      var body = document.getElementById("composer-body");
+      if (body && !body.disabled) body.focus();
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var menu = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#snooze-menu");
+    if (menu && event.detail.successful) {
+      menu.open = false;
+      menu.querySelector("form").reset();
+    }
   });
 
   // The thread is a column-reverse scroller: scrollTop 0 is the newest part, negative is further up.
