@@ -308,3 +308,15 @@ def test_the_query_count_does_not_grow_with_the_rows(sam_client, django_assert_m
         response = sam_client.get(f"/companies/{query}")
     assert response.status_code == 200 and len(names(response)) == (50 if "plan" not in query else 17)
     assert small <= 10
+
+
+@pytest.mark.django_db
+def test_counts_stop_at_the_cap(sam_client, monkeypatch):
+    from dashboard.companies import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    for n in range(8):
+        company(n)
+    html = sam_client.get("/companies/").content.decode()
+    assert "more than 5 companies" in html and len(names_of(html)) == 8
+    assert "5 companies" in sam_client.get("/companies/?q=company+00").content.decode()

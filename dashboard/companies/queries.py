@@ -26,6 +26,7 @@ from dashboard.inbox.queries import ago
 from intercom_mirror.models import Company, Contact, Conversation, Segment, StaffAction, Tag
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # counts stop here ("more than 10,000"): past it, counting costs more than the page
 USERS_PAGE_SIZE = 25
 OPEN_CONVERSATIONS = 50  # shown on a company's page, waiting longest first
 PLANS_SECONDS = 60  # the plans offered by the list's filter are cached this long
@@ -135,7 +136,17 @@ def unstamp(value: int) -> datetime:
 class Page:
     rows: list
     next_cursor: str | None
-    total: int
+    total: int  # at most COUNT_CAP + 1
+
+    @property
+    def total_text(self) -> str:
+        """Return the count for a heading: "1,234", or "more than 10,000" past the cap."""
+        return f"more than {COUNT_CAP:,}" if self.total > COUNT_CAP else f"{self.total:,}"
+
+
+def capped_count(qs: QuerySet) -> int:
+    """Count the rows, stopping past COUNT_CAP: an exact count reads every matching row, however many."""
+    return qs.order_by()[: COUNT_CAP + 1].count()
 
 
 def page_of(qs: QuerySet, sort: Sort, cursor: str, size: int, total: int) -> Page:
@@ -166,7 +177,7 @@ def company_page(filters: dict[str, str]) -> Page:
     """Return one page of the list, each row with its tags (read in one query for the page)."""
     qs = matching(filters["q"], filters["tag"], filters["segment"], filters["plan"])
     rows = qs.only(*LIST_COLUMNS).annotate(name_key=Lower("name"))
-    page = page_of(rows, SORTS[filters["sort"]], filters["after"], PAGE_SIZE, qs.count())
+    page = page_of(rows, SORTS[filters["sort"]], filters["after"], PAGE_SIZE, capped_count(qs))
     prefetch_related_objects(page.rows, Prefetch("tags", queryset=TAG_ROWS.filter(deleted_at__isnull=True)))
     since(page.rows, "last_request_at", "seen_ago")
     return page
@@ -218,7 +229,7 @@ def company_tags(company: Company) -> list[Tag]:
 def users_page(company: Company, cursor: str = "") -> Page:
     """Return a page of the company's users, last seen first, each with its count of open conversations."""
     qs = Contact.objects.live().filter(companies=company)
-    page = page_of(qs.only(*USER_COLUMNS), USERS_SORT, cursor, USERS_PAGE_SIZE, qs.count())
+    page = page_of(qs.only(*USER_COLUMNS), USERS_SORT, cursor, USERS_PAGE_SIZE, capped_count(qs))
     counts = dict(
         Conversation.objects.live()
         .filter(state=Conversation.OPEN, customer_id__in=[u.intercom_id for u in page.rows])
