@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
 
 from dashboard.conversations import presence
 from dashboard.conversations.customer import sidebar_context
@@ -40,6 +41,10 @@ CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value=
 TAG_VERBS = ("tag", "untag")
 
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
 def _conversation_or_404(intercom_id: str) -> Conversation:
     conversation = get_conversation(intercom_id)
     if conversation is None:
@@ -50,7 +55,7 @@ def _conversation_or_404(intercom_id: str) -> Conversation:
 @staff_required
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
-def conversation(request, intercom_id: str) -> HttpResponse:
+def conversation(request: HtmxHttpRequest, intercom_id: str) -> HttpResponse:
     conv = _conversation_or_404(intercom_id)
     context = page_context(request, conv, ComposerForm.fresh())
     if request.htmx and request.htmx.target == "conversation-pane":  # the inbox hosts <div id="conversation-pane">
@@ -60,7 +65,7 @@ def conversation(request, intercom_id: str) -> HttpResponse:
 
 @staff_required
 @require_GET
-def live(request, intercom_id: str) -> HttpResponse:
+def live(request: HtmxHttpRequest, intercom_id: str) -> HttpResponse:
     """The polled region; 204 (htmx keeps what it has) when nothing changed since `v`."""
     conv = get_conversation(intercom_id)
     if conv is None:
@@ -73,7 +78,7 @@ def live(request, intercom_id: str) -> HttpResponse:
 
 @staff_required
 @require_POST
-def send(request, intercom_id: str) -> HttpResponse:
+def send(request: HtmxHttpRequest, intercom_id: str) -> HttpResponse:
     """Send the composer as a reply or a note; on trouble keep the text and say why."""
     conv = _conversation_or_404(intercom_id)
     form, warning, error = ComposerForm(request.POST), "", ""
@@ -101,7 +106,7 @@ def send(request, intercom_id: str) -> HttpResponse:
 
 @staff_required
 @require_POST
-def act(request, intercom_id: str) -> HttpResponse:
+def act(request: HtmxHttpRequest, intercom_id: str) -> HttpResponse:
     """Run the named button pressed: assign, close, reopen, snooze, unsnooze, mark_read, tag, untag."""
     conv = _conversation_or_404(intercom_id)
     name = request.POST.get("action", "")
@@ -114,7 +119,7 @@ def act(request, intercom_id: str) -> HttpResponse:
 
 @staff_required
 @require_POST
-def staff_action(request, intercom_id: str, pk: int) -> HttpResponse:
+def staff_action(request: HtmxHttpRequest, intercom_id: str, pk: int) -> HttpResponse:
     """Retry or discard a failed (or queued) action on this conversation."""
     conv = _conversation_or_404(intercom_id)
     action = get_object_or_404(StaffAction, pk=pk, target_type="conversation", target_intercom_id=conv.intercom_id)
@@ -139,7 +144,9 @@ def failure_notice(action: StaffAction) -> str:
     return ""
 
 
-def after_action(request, intercom_id: str, notice: str, *, tags: bool = False, kept: str = "") -> HttpResponse:
+def after_action(
+    request: HtmxHttpRequest, intercom_id: str, notice: str, *, tags: bool = False, kept: str = ""
+) -> HttpResponse:
     """Redirect a plain form back to the page; answer htmx with the live region (and the tags, for tag actions)."""
     if not request.htmx:
         if notice:
@@ -161,7 +168,7 @@ def after_action(request, intercom_id: str, notice: str, *, tags: bool = False, 
 # --- contexts ----------------------------------------------------------------------------
 
 
-def region(request, name: str, context: dict[str, Any]) -> str:
+def region(request: HtmxHttpRequest, name: str, context: dict[str, Any]) -> str:
     """Render one region of the page.
 
     Without the request, so that the context processors (the staff profile) do not run again for each
@@ -170,14 +177,16 @@ def region(request, name: str, context: dict[str, Any]) -> str:
     return render_to_string(f"{TEMPLATE}#{name}", {**context, "csrf_token": get_token(request)})
 
 
-def writer_context(request) -> dict[str, Any]:
+def writer_context(request: HtmxHttpRequest) -> dict[str, Any]:
     """Say whether the user may write (is linked to an Intercom admin); asked once per request."""
     if not hasattr(request, "can_write"):
         request.can_write = admin_for(request.user) is not None
     return {"can_write": request.can_write}
 
 
-def live_region(request, conv: Conversation, *, notice: str = "", oob: bool = False) -> tuple[str, str]:
+def live_region(
+    request: HtmxHttpRequest, conv: Conversation, *, notice: str = "", oob: bool = False
+) -> tuple[str, str]:
     """Render the polled region; return it and the fingerprint of its content (the poll's `v`)."""
     presence.mark_viewing(request.user, conv.intercom_id)
     context = {
@@ -192,11 +201,15 @@ def live_region(request, conv: Conversation, *, notice: str = "", oob: bool = Fa
     return region(request, "live", wrapper), digest
 
 
-def composer_context(request, conv: Conversation, form: ComposerForm, warning: str = "", error: str = ""):
+def composer_context(
+    request: HtmxHttpRequest, conv: Conversation, form: ComposerForm, warning: str = "", error: str = ""
+):
     return {"conversation": conv, "form": form, "warning": warning, "error": error, **writer_context(request)}
 
 
-def page_context(request, conv: Conversation, form: ComposerForm, *, warning: str = "", error: str = ""):
+def page_context(
+    request: HtmxHttpRequest, conv: Conversation, form: ComposerForm, *, warning: str = "", error: str = ""
+):
     return {
         **composer_context(request, conv, form, warning, error),
         **sidebar_context(conv),
