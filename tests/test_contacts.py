@@ -162,7 +162,13 @@ def test_it_filters_by_last_seen(sam_client, workspace):
     person(3, last_request_at=now - timedelta(days=60))
     person(4, last_request_at=now - timedelta(days=200))
     person(5, last_request_at=None)
-    expected = {"7": {"u1"}, "30": {"u1", "u2"}, "90": {"u1", "u2", "u3"}, "never": {"u5"}, "": {f"u{i}" for i in range(1, 6)}}
+    expected = {
+        "7": {"u1"},
+        "30": {"u1", "u2"},
+        "90": {"u1", "u2", "u3"},
+        "never": {"u5"},
+        "": {f"u{i}" for i in range(1, 6)},
+    }
     for seen, wanted in expected.items():
         assert set(ids(sam_client.get("/contacts/", {"seen": seen}))) == wanted, seen
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.core.cache import cache
 
 from dashboard.contacts.attributes import Value, typed_rows
-from intercom_mirror.actions.core import web_client
+from intercom_mirror.actions import core
 from intercom_mirror.api import NotFound
 
 CACHE_SECONDS = 60
@@ -35,7 +35,7 @@ def recent_events(contact_id: str) -> list[Event]:
     """Return the contact's newest events (last 90 days) with their typed metadata; raises IntercomError."""
     events = cache.get(cache_key(contact_id))
     if events is None:
-        with web_client() as client:
+        with core.web_client() as client:  # looked up on each call: tests point it at the sandbox
             try:
                 answer = client.list_events_for_user(intercom_user_id=contact_id, per_page=SHOWN)
             except NotFound:  # Intercom keeps events for users only: a lead (or a deleted user) has none

@@ -10,8 +10,7 @@ from django.db.models.functions import Lower
 
 from dashboard.contacts.attributes import typed_rows
 from dashboard.contacts.queries import search
-from intercom_mirror.actions import do_convert_lead, do_merge_lead, open_actions_for
-from intercom_mirror.actions.core import web_client
+from intercom_mirror.actions import core, do_convert_lead, do_merge_lead, open_actions_for
 from intercom_mirror.api import IntercomError
 from intercom_mirror.models import Company, Contact, Conversation, Note, Segment, StaffAction, Tag
 from intercom_mirror.sync.notes import refresh_notes
@@ -93,7 +92,7 @@ def refresh_notes_now(contact: Contact) -> bool:
     if cache.get(key):
         return True
     try:
-        with web_client() as client:
+        with core.web_client() as client:  # looked up on each call: tests point it at the sandbox
             refresh_notes(client, contact.intercom_id)
     except IntercomError:
         return False
