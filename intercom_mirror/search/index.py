@@ -2,10 +2,13 @@
 
 `index_applied` runs inside every write's transaction with the primary keys the
 guarded upsert wrote (see `intercom_mirror.apply.on_applied`). Per call it reads
-those rows and their current entries (two queries), and writes only the entries
-whose text changed, in one statement per 1,000 rows: a full pass over a quiet
-workspace rewrites no entry, and a new reply is one INSERT.
+those rows together with their current entries (one query), and writes only the
+entries whose text changed, in one statement per 1,000 rows: a full pass over a
+quiet workspace rewrites no entry, and a new reply is one INSERT.
 """
+
+# SQL is built from quoted identifiers of the models; every value is a parameter.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -13,16 +16,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+import orjson
+from django.db import connection, models, transaction
 
 from intercom_mirror.models import Company, Contact, Conversation, ConversationPart, MirrorModel, Note
 from intercom_mirror.search import backends
-from intercom_mirror.search.backends import Doc
+from intercom_mirror.search.backends import ENTRY, Doc
 from intercom_mirror.search.models import SearchEntry
 from intercom_mirror.search.text import attribute_values, html_text, index_text
 
 # Primary keys per read: well under SQLite's 32,766 variables, and a sync page is smaller.
 READ_BATCH = 2_000
+STORED = ("id", "owner_id", "author", "title", "email", "body")
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,32 @@ class Source:
 
     kind: int
     model: type[MirrorModel]
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # attnames, the primary key first
     build: Callable[..., Doc]
 
-    def docs(self, rows: Sequence[tuple]) -> list[Doc]:
-        return [self.build(self.kind, *row) for row in rows]
+    def read(self, where: str, params: Sequence[Any]) -> list[tuple[Doc, tuple | None]]:
+        """Return each row matching `where` (on `s`) as the entry it makes, with the entry stored for it (or None)."""
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        columns = ", ".join(
+            f"s.{quote(meta.get_field(c).column if c != 'pk' else meta.pk.column)}" for c in self.columns
+        )
+        stored = ", ".join(f"e.{c}" for c in STORED)
+        sql = (
+            f"SELECT {columns}, {stored} FROM {quote(meta.db_table)} s"
+            f" LEFT JOIN {ENTRY} e ON e.kind = {int(self.kind)} AND e.row_id = s.{quote(meta.pk.column)} {where}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        width = len(self.columns)
+        return [
+            (
+                self.build(self.kind, *row[:width]),
+                None if row[width] is None else (row[width], self.kind, row[0], *row[width + 1 :]),
+            )
+            for row in rows
+        ]
 
 
 def conversation_doc(kind: int, pk: int, subject: str, body: str, author: str) -> Doc:
@@ -47,16 +73,27 @@ def part_doc(kind: int, pk: int, conversation_id: int, body: str, author: str) -
 
 
 def contact_doc(kind: int, pk: int, name, email, user_id, phone, pseudonym, custom: Any) -> Doc:
-    text = index_text(name, email, user_id, phone, pseudonym, *attribute_values(custom))
+    text = index_text(name, email, user_id, phone, pseudonym, *attribute_values(json_value(custom)))
     return Doc(kind, pk, pk, "", (name or "")[:255], (email or "").lower()[:255], text)
 
 
 def company_doc(kind: int, pk: int, name, company_id, custom: Any) -> Doc:
-    return Doc(kind, pk, pk, "", (name or "")[:255], "", index_text(name, company_id, *attribute_values(custom)))
+    text = index_text(name, company_id, *attribute_values(json_value(custom)))
+    return Doc(kind, pk, pk, "", (name or "")[:255], "", text)
 
 
 def note_doc(kind: int, pk: int, body: str) -> Doc:
     return Doc(kind, pk, pk, "", "", "", html_text(body))
+
+
+def json_value(value: Any) -> Any:
+    """Return a JSON column read by raw SQL as Python (the drivers hand it over as text)."""
+    if isinstance(value, str | bytes):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 SOURCES = {
@@ -84,24 +121,19 @@ def index_applied(model: type[MirrorModel], pks: list[int]) -> None:
     if source is None or not pks:
         return  # admins, teams, tags and segments have no entries of their own
     for start in range(0, len(pks), READ_BATCH):
-        batch = pks[start : start + READ_BATCH]
-        rows = source.model.objects.filter(pk__in=batch).values_list(*source.columns)
-        index_docs(source.kind, source.docs(list(rows)))
+        batch = [int(pk) for pk in pks[start : start + READ_BATCH]]
+        index_docs(source.read(f"WHERE s.id IN ({', '.join(['%s'] * len(batch))})", batch))
 
 
-def index_docs(kind: int, docs: Sequence[Doc]) -> int:
-    """Write the entries whose text or links changed, delete those whose text is now empty; return how many."""
-    if not docs:
-        return 0
-    stored = {
-        row_id: (entry_id, (kind, row_id, *rest))
-        for entry_id, row_id, *rest in SearchEntry.objects.filter(kind=kind, row_id__in=[d.row_id for d in docs])
-        .order_by()
-        .values_list("id", "row_id", "owner_id", "author", "title", "email", "body")
-    }
-    changed = [d for d in docs if d.body and (d.row_id not in stored or stored[d.row_id][1] != d.values())]
-    replaced = {stored[d.row_id][0]: stored[d.row_id][1][-1] for d in changed if d.row_id in stored}
-    emptied = {stored[d.row_id][0]: stored[d.row_id][1][-1] for d in docs if not d.body and d.row_id in stored}
+def index_docs(found: Sequence[tuple[Doc, tuple | None]]) -> int:
+    """Write the entries whose text or links changed, delete those whose text is now empty; return how many.
+
+    `found` pairs each entry as it should be with the stored one, as (id, kind,
+    row id, owner id, author, title, email, body), or None.
+    """
+    changed = [doc for doc, stored in found if doc.body and (stored is None or stored[1:] != doc.values())]
+    replaced = {stored[0]: stored[-1] for doc, stored in found if stored and doc.body and stored[1:] != doc.values()}
+    emptied = {stored[0]: stored[-1] for doc, stored in found if stored and not doc.body}
     backends.write(changed, replaced)
     backends.delete(emptied)
     return len(changed) + len(emptied)
@@ -146,15 +178,19 @@ def rebuild_source(source: Source, batch_size: int = READ_BATCH) -> Iterator[tup
     database (SQLite has one writer) for more than one batch; the listener keeps
     rows written meanwhile current. Entries whose row is gone are deleted at the end.
     """
+    # Rows and entries are read in the transaction that writes: on SQLite it holds the database,
+    # so FTS5 is told exactly the old text; on PostgreSQL the rows are share-locked, so a writer
+    # changing one meanwhile waits, and its listener then indexes the newer text.
+    lock = " FOR SHARE OF s" if backends.is_postgres() else ""
     last = 0
     while True:
-        rows = list(source.model.objects.filter(pk__gt=last).order_by("pk").values_list(*source.columns)[:batch_size])
-        if not rows:
-            break
         with transaction.atomic():
-            written = index_docs(source.kind, source.docs(rows))
-        last = rows[-1][0]
-        yield len(rows), written
+            found = source.read(f"WHERE s.id > %s ORDER BY s.id LIMIT %s{lock}", [last, batch_size])
+            written = index_docs(found)
+        if not found:
+            break
+        last = found[-1][0].row_id
+        yield len(found), written
     with transaction.atomic():
         delete_orphans(source)
 
