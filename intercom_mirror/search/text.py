@@ -42,8 +42,9 @@ CJK_CHAR = re.compile(f"[{CJK}]")
 # Where a CJK character meets another visible character: a word boundary goes there.
 CJK_GAP = re.compile(f"(?<=[{CJK}])(?=[^\\s{ZWSP}])|(?<=[^\\s{ZWSP}])(?=[{CJK}])")
 # ASCII punctuation that PostgreSQL's parser keeps inside a token: zoe@example.com (email),
-# example.com (host), 3.14 and -5 (numbers), foo-bar, /usr/bin (path), https: (URL).
-JOINERS = ".@-+/:"
+# example.com (host), 3.14 and -5 (numbers), foo-bar, /usr/bin (path), https: (URL); and < >,
+# because text that reads like a tag (an escaped "<b>" in a message) is a tag token it drops.
+JOINERS = ".@-+/:<>"
 # A word: a run of letters and digits, or one CJK character.
 WORD = re.compile(f"[{CJK}]|[^\\W_{CJK}]+")
 # Arabic vowel marks are optional in writing: dropped, so مَرحبا and مرحبا are one word.
