@@ -108,8 +108,10 @@ def test_it_shows_the_attributes_tags_and_segments(sam_client):
         assert text in html, text
     assert '<a href="https://acme.example" rel="noopener noreferrer nofollow" target="_blank">' in html
     tags = html[html.index('id="company-tags"') : html.index("</section>", html.index('id="company-tags"'))]
-    assert "VIP" in tags and 'aria-label="Untag VIP"' in tags and "Unrelated" not in tags.split("<datalist")[0]
-    assert '<option value="Unrelated">' in tags  # suggested by the Tag field
+    assert "VIP" in tags and 'aria-label="Untag VIP"' in tags and "Unrelated" not in tags
+    # The Tag field suggests existing tags as the user types, and tags at once when one is picked.
+    assert 'hx-get="/tags/autocomplete/"' in tags and "data-submit-on-pick" in tags
+    assert '<script src="/static/js/contacts.js" defer></script>' in html
     assert '<li class="segment">Big spenders</li>' in html
 
 
@@ -351,7 +353,8 @@ def test_junk_and_refusals_are_explained(client, sb, linked, django_user_model):
     client.force_login(loner)
     page = client.get(f"/companies/{co.intercom_id}/").content.decode()
     region = tags_region(page)
-    assert 'name="action" value="tag" disabled' in region and "tagging is off" in region
+    assert '<button type="submit" disabled>Tag</button>' in region and "tagging is off" in region
+    assert re.search(r'<input type="text" id="company-tag-name"[^>]* disabled>', region)
     html = client.post(url, {"action": "tag", "name": "VIP"}, **HTMX).content.decode()
     assert "not linked to an Intercom admin" in html and 'value="VIP"' in html  # the name typed is kept
     assert not StaffAction.objects.exists()

@@ -130,6 +130,4 @@ def tags_context(found: Company, current: list[Tag]) -> dict:
         "company": found,
         "tags": current,
         "pending": pending_tag_actions(found),
-        # Suggestions for the Tag field: every tag name (a datalist, so it works without JavaScript).
-        "tag_names": list(Tag.objects.live().order_by("name").values_list("name", flat=True).distinct()),
     }
