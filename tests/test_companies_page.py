@@ -319,6 +319,12 @@ def test_the_tag_form_works_without_javascript(client, sb, linked):
     page = client.get(response["Location"]).content.decode()
     assert "Tagged “No JS”." in page and 'aria-label="Untag No JS"' in page
     assert "No JS" in sandbox_tags(sb, co.intercom_id)
+    # Refused: the page again, saying why, with the name still in the field.
+    sb.app.faults.fail_next(1, 422)
+    response = client.post(f"/companies/{co.intercom_id}/tags/", {"action": "tag", "name": "Kept name"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Intercom refused this:" in page and "<h1>" in page
+    assert re.search(r'<input type="text" id="company-tag-name" name="name" value="Kept name"', page)
 
 
 @pytest.mark.django_db

@@ -73,24 +73,9 @@ def companies(request: HttpRequest) -> HttpResponse:
 def company(request: HttpRequest, intercom_id: str) -> HttpResponse:
     found = get_company(intercom_id)
     cursor = request.GET.get("users_after", "")[:2000]
-    users = users_page(found, cursor)
-    here = reverse("dash-company", args=[found.intercom_id])
-    context = {
-        "company": found,
-        "users": users,
-        "users_first_url": here if cursor else "",
-        "users_next_url": f"{here}?{urlencode({'users_after': users.next_cursor})}" if users.next_cursor else "",
-    }
     if request.htmx.target == "company-users":  # a pager link of the users table
-        return render(request, f"{DETAIL}#company-users", context)
-    conversations, open_total = open_conversations(found)
-    context |= {
-        "attributes": typed_attributes(found.custom_attributes),
-        "conversations": conversations,
-        "open_total": open_total,
-        **tags_context(found, list(found.tags.all())),
-    }
-    return render(request, DETAIL, context)
+        return render(request, f"{DETAIL}#company-users", users_context(found, cursor))
+    return render(request, DETAIL, page_context(found, cursor))
 
 
 @require_POST
@@ -100,12 +85,14 @@ def tags(request: HttpRequest, intercom_id: str) -> HttpResponse:
     form = TagForm(request.POST)
     kind, notice = tag_company(form, intercom_id, request.user)
     found = get_company(intercom_id)
-    if not request.htmx:
-        {"ok": messages.success, "queued": messages.info}.get(kind, messages.error)(request, notice)
-        return redirect(reverse("dash-company", args=[found.intercom_id]) + "#company-tags")
     kept = form.data.get("name", "")[:255] if kind == "error" and form.data.get("action") == "tag" else ""
-    context = {**tags_context(found, company_tags(found)), "notice": notice, "notice_kind": kind, "kept": kept}
-    return render(request, f"{DETAIL}#company-tags", context)
+    outcome = {"notice": notice, "notice_kind": kind, "kept": kept}
+    if request.htmx:
+        return render(request, f"{DETAIL}#company-tags", {**tags_context(found, company_tags(found)), **outcome})
+    if kind == "error":  # the page again, with the name typed still in the field
+        return render(request, DETAIL, {**page_context(found), **outcome})
+    (messages.success if kind == "ok" else messages.info)(request, notice)
+    return redirect(reverse("dash-company", args=[found.intercom_id]) + "#company-tags")
 
 
 def tag_company(form: TagForm, intercom_id: str, user) -> tuple[str, str]:
@@ -123,6 +110,29 @@ def tag_company(form: TagForm, intercom_id: str, user) -> tuple[str, str]:
         return "error", f"Intercom refused this: {action.error_message or f'HTTP {action.http_status}'}"
     change = "removed" if untag else "added"
     return "queued", f"Intercom did not answer: the tag “{name}” will be {change} when it does (queued, not lost)."
+
+
+def users_context(found: Company, cursor: str) -> dict:
+    """Return a page of the company's users and the links to the first and next pages."""
+    users = users_page(found, cursor)
+    here = reverse("dash-company", args=[found.intercom_id])
+    return {
+        "company": found,
+        "users": users,
+        "users_first_url": here if cursor else "",
+        "users_next_url": f"{here}?{urlencode({'users_after': users.next_cursor})}" if users.next_cursor else "",
+    }
+
+
+def page_context(found: Company, cursor: str = "") -> dict:
+    conversations, open_total = open_conversations(found)
+    return {
+        **users_context(found, cursor),
+        **tags_context(found, list(found.tags.all())),
+        "attributes": typed_attributes(found.custom_attributes),
+        "conversations": conversations,
+        "open_total": open_total,
+    }
 
 
 def tags_context(found: Company, current: list[Tag]) -> dict:
