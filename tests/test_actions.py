@@ -213,3 +213,13 @@ def test_the_web_client_never_sleeps_out_a_rate_limit_window(sb, alice, monkeypa
     monkeypatch.setattr(core, "web_client", lambda: sb.new_client(max_retries=1, sleep=core.no_long_sleep))
     action = do_reply_conversation(conv, "rate limited", acting_user=alice)
     assert action.state == "queued" and action.http_status == 429
+
+
+@pytest.mark.django_db
+def test_typed_text_is_sent_as_text_not_markup(sb, alice):
+    conv = open_conversation(sb)
+    action = do_reply_conversation(conv, "Use <b>bold</b> & more\n\nSecond paragraph", acting_user=alice)
+    assert action.state == "done"
+    assert action.request_body["body"] == "<p>Use &lt;b&gt;bold&lt;/b&gt; &amp; more</p><p>Second paragraph</p>"
+    part = ConversationPart.objects.get(intercom_id=action.result_intercom_id)
+    assert "<b>" not in part.body and "&lt;b&gt;" in part.body

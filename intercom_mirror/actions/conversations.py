@@ -91,12 +91,18 @@ def act(verb: str, conversation_id: str, body: dict[str, Any], acting_user, key:
 
 
 def clean_text(body: str) -> str:
+    """Return what a staff user typed (plain text) as the HTML Intercom expects, so it shows as typed.
+
+    `<b>` typed in the composer is text, not markup: it is escaped. Blank lines
+    separate paragraphs; single line breaks stay line breaks.
+    """
     text = (body or "").replace("\r\n", "\n").strip()
     if not text:
         raise ActionRefused("Type a message first.")
     if len(text) > MAX_BODY:
         raise ActionRefused(f"That is {len(text):,} characters; Intercom takes at most {MAX_BODY:,}.")
-    return text
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
 def plain(value: str) -> str:
