@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, prefetch_related_objects
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
@@ -139,9 +150,10 @@ class Sort:
             return Q(**{f"{self.column}__isnull": True})
         return Q(**{self.column: self.blank})
 
-    def order_by(self) -> list[str]:
-        sign = "-" if self.descending else ""
-        return [f"{sign}{self.column}", f"{sign}id"]
+    def order_by(self, *, unindexed: bool = False) -> list:
+        """Return the ORDER BY; for a few matches, in a form no index provides (see `Unindexed`)."""
+        key = Unindexed(F(self.column)) if unindexed else F(self.column)
+        return [key.desc() if self.descending else key.asc(), F("id").desc() if self.descending else F("id").asc()]
 
     def after(self, value: Any, pk: int) -> Q:
         """Return the rows with a value that come after (value, pk), bounded so an index scan starts there."""
@@ -151,6 +163,30 @@ class Sort:
 
     def ids_after(self, pk: int) -> Q:
         return Q(**{f"id__{'lt' if self.descending else 'gt'}": pk})
+
+
+class Unindexed(Func):
+    """The column's own value, in a form that no index can provide in order.
+
+    PostgreSQL may walk a sort index and test each row against the filters until it
+    has a page: quick when many rows match, a scan of the whole table (seconds at a
+    million contacts) when few do, or when the matches sit at the index's far end (a
+    tag whose contacts were never seen). For a few matches (the capped count says so)
+    ordering by this makes it read them through the filters' own indexes (LOWER()
+    prefixes, tag, segment, company links) and sort them instead. `x || ''` and
+    `x + interval '0'` are not folded away by the planner; SQLite's unary plus is its
+    documented way to say the same.
+    """
+
+    template = "(%(expressions)s)"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(+%(expressions)s)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        text = self.output_field.get_internal_type() in ("CharField", "TextField")
+        template = "(%(expressions)s || '')" if text else "(%(expressions)s + interval '0')"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 SORTS = {
@@ -239,9 +275,18 @@ ROW_FIELDS = (
 
 
 def page_of(qs: QuerySet[Contact], sort: Sort, cursor_text: str = "", size: int = DEFAULT_PAGE_SIZE) -> Page:
-    """Return one page of rows after the cursor (keyset, in at most two phases), decorated for display."""
+    """Return one page of rows after the cursor (keyset, in at most two phases), decorated for display.
+
+    The capped count goes first and chooses the plan: up to COUNT_CAP matches are read
+    through the filters' own indexes and sorted (`Unindexed`); more are found soon
+    enough by walking the sort's index.
+    """
+    total, more = count_capped(qs)
+    if not total:
+        return Page(rows=[], next_cursor="", total=0, more=False)
     cursor = Cursor.decode(cursor_text, sort) if cursor_text else None
-    rows_qs = qs.only(*ROW_FIELDS).annotate(open_count=open_conversations()).order_by(*sort.order_by())
+    order = sort.order_by(unindexed=not more)
+    rows_qs = qs.only(*ROW_FIELDS).annotate(open_count=open_conversations()).order_by(*order)
     rows: list[Contact] = []
     if cursor is None or cursor.value is not None:
         with_value = rows_qs.filter(sort.has_value())
@@ -256,7 +301,6 @@ def page_of(qs: QuerySet[Contact], sort: Sort, cursor_text: str = "", size: int 
     next_cursor = cursor_of(rows[size - 1], sort).encode(sort) if len(rows) > size else ""
     rows = rows[:size]
     prefetch_related_objects(rows, "companies", "tags")
-    total, more = count_capped(qs)
     return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
 
 
