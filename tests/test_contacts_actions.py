@@ -253,7 +253,7 @@ def test_bulk_progress_before_the_worker_starts(sam_client, sb):
     assert "0 of 120 contacts" in html and "Waiting for the background worker" in html
     assert 'http-equiv="refresh"' in html  # without JavaScript the page reloads itself
     htmx = text(sam_client.get(url, HTTP_HX_REQUEST="true"))
-    assert 'hx-trigger="every 1s"' in htmx
+    assert 'hx-trigger="every 1s" hx-target="this"' in htmx  # not the bulk form's target, which it sits in
 
 
 @pytest.mark.django_db

@@ -30,6 +30,7 @@
     if (!input) return;
     input.value = button.dataset.tag;
     closeList(box);
+    input.dataset.listClosed = "1"; // the focus below asks for the list again: keep it closed
     input.focus();
     if (input.hasAttribute("data-submit-on-pick") && input.form) input.form.requestSubmit();
   }
@@ -59,9 +60,10 @@
       if (event.key === "ArrowDown" && box && options(box).length) {
         event.preventDefault();
         options(box)[0].focus();
-      } else if (event.key === "Escape" && box && box.innerHTML) {
-        event.preventDefault();
+      } else if (event.key === "Escape" && box) {
+        if (box.innerHTML) event.preventDefault();
         closeList(box);
+        el.dataset.listClosed = "1"; // until the next keystroke: a late answer stays closed
       }
       return;
     }
@@ -89,6 +91,22 @@
     setTimeout(function () {
       if (!wrapper.contains(document.activeElement)) closeList(wrapper.querySelector(".tag-options-box"));
     }, 150);
+  });
+
+  // An answer that arrives after the user left the field (or pressed Escape, or submitted) is not shown.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("tag-options-box")) return;
+    var input = inputFor(target);
+    if (!input || document.activeElement !== input || input.dataset.listClosed === "1") event.detail.shouldSwap = false;
+  });
+  function reopen(event) {
+    if (event.target.matches && event.target.matches("input[data-tag-input]")) delete event.target.dataset.listClosed;
+  }
+  document.addEventListener("input", reopen);
+  document.addEventListener("pointerdown", reopen);
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll(".tag-options-box").forEach(closeList);
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
