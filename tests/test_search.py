@@ -172,7 +172,7 @@ def test_it_finds_a_contact_by_a_note(mirror):
                   "created_at": T0, "user": {"type": "user", "id": "u4"}}], Source.DIRECT)  # fmt: skip
     page = search_people(Contact, parse("breton"))
     assert [h.record.intercom_id for h in page.hits] == ["u4"]
-    assert page.hits[0].found_in == "note" and "<mark>Breton</mark>" in page.hits[0].snippet
+    assert page.hits[0].found_in == "a note" and "<mark>Breton</mark>" in page.hits[0].snippet
 
 
 def tag(name: str, *records) -> Tag:
@@ -308,7 +308,7 @@ def test_it_never_matches_or_shows_html_tags_or_attributes(mirror):
 
 def test_it_highlights_the_best_matching_part(mirror):
     hit = search_conversations(parse("chargeback"), user=None).hits[0]
-    assert hit.record.intercom_id == "c2" and hit.found_in == "reply"
+    assert hit.record.intercom_id == "c2" and hit.found_in == "a later message"
     assert "<mark>Chargeback</mark> opened by the bank" in hit.snippet
 
 

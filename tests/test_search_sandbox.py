@@ -58,7 +58,7 @@ def test_a_staff_reply_is_searchable_as_soon_as_it_is_sent(sb, alice):
     assert found("unusualword") == [conversation]
     assert found(f"unusualword from:{alice.staff_profile.admin.email}") == [conversation]
     hit = search_conversations(parse("unusualw"), user=alice).hits[0]
-    assert "<mark>unusualword</mark>" in hit.snippet and hit.found_in == "reply"
+    assert "<mark>unusualword</mark>" in hit.snippet and hit.found_in == "a later message"
 
 
 def test_a_staff_note_is_searchable_and_assignee_me_narrows(sb, alice):

@@ -88,7 +88,7 @@ class Hit:
     record: Any
     rank: float
     snippet: SafeString
-    found_in: str = ""  # "note", "part" …: where the best match was, when it is not the record itself
+    found_in: str = ""  # "a later message", "a note": where the best match was, when not in the record itself
 
 
 @dataclass
@@ -342,7 +342,7 @@ def search_conversations(query: Query, *, user, after: Cursor | None = None, siz
         snippet = snippets.get(pk)
         record = records[pk]
         text = snippet[0] if snippet else plain_snippet(record.subject, record.body)
-        hits.append(Hit(record, rank, text, "reply" if snippet and snippet[1] == SearchEntry.PART else ""))
+        hits.append(Hit(record, rank, text, "a later message" if snippet and snippet[1] == SearchEntry.PART else ""))
     return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
 
 
@@ -370,7 +370,7 @@ def search_people(
                 records[pk],
                 rank,
                 snippet[0] if snippet else mark_safe(""),
-                "note" if snippet and snippet[1] == SearchEntry.NOTE else "",
+                "a note" if snippet and snippet[1] == SearchEntry.NOTE else "",
             )
         )  # noqa: S308 - empty
     return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
