@@ -26,6 +26,7 @@ from django.db.models import (
     Func,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -35,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from intercom_mirror.models import Company, Contact, Conversation
+from intercom_mirror.models import Company, Contact, Conversation, Tag
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -300,7 +301,11 @@ def page_of(qs: QuerySet[Contact], sort: Sort, cursor_text: str = "", size: int 
         rows += list(without[: size + 1 - len(rows)])
     next_cursor = cursor_of(rows[size - 1], sort).encode(sort) if len(rows) > size else ""
     rows = rows[:size]
-    prefetch_related_objects(rows, "companies", "tags")
+    prefetch_related_objects(
+        rows,  # names only: a company's or tag's raw payload is large, and never shown here
+        Prefetch("companies", queryset=Company.objects.only("intercom_id", "name", "company_id").order_by("name")),
+        Prefetch("tags", queryset=Tag.objects.only("intercom_id", "name").order_by("name")),
+    )
     return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
 
 
