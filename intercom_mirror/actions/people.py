@@ -204,7 +204,8 @@ def do_tag_contacts(contact_ids: list[str], name: str, *, acting_user, untag: bo
         batch = ids[start : start + TAG_BATCH]
         users = [{"id": i, **({"untag": True} if untag else {})} for i in batch]
         body = {"name": name, "users": users, **({"bulk": bulk} if bulk else {})}
-        actions.append(act("bulk_untag" if untag else "bulk_tag", "tag", name, body, acting_user))
+        # The record is the run (or the tag name, cut to the column): names can be 255 characters.
+        actions.append(act("bulk_untag" if untag else "bulk_tag", "tag", (bulk or name)[:64], body, acting_user))
     return actions
 
 
