@@ -104,9 +104,27 @@ def test_it_marks_word_boundaries_both_databases_agree_on():
 
 
 def test_it_joins_fields_and_drops_the_highlight_marks_from_text():
-    assert html_text("Subject", "<p>Body \ue000x\ue001</p>") == "Subject · Body x"
+    assert html_text("Subject", "<p>Body \ue000x\ue001</p>") == "Subject | Body x"
 
 
 def test_it_shows_snippets_escaped_with_only_its_own_marks():
     snippet = '<img src=x onerror="alert(1)"> \ue000Zo\u200bë\ue001 &amp;'
     assert shown(snippet) == '&lt;img src=x onerror="alert(1)"&gt; <mark>Zoë</mark> &amp;amp;'
+
+
+def test_bare_markup_is_cut_as_the_parser_would_cut_it():
+    import html
+
+    import nh3
+
+    from intercom_mirror.search.text import BLOCK_END, NOT_BARE
+
+    bodies = [
+        "<p>a<b>b</b>c</p><p>next</p>", "a<br>b<br/>c", "<p>a &amp; b &lt;c&gt; &nbsp;d&#39;e</p>",
+        "<ul><li>one</li><li>two</li></ul>", "<P>Up</P><h2>Title</h2>text", "<p>Merci, c'est corrigé ✅</p>",
+        '<p class="x">attr</p>', "<p>1 < 2 & 3</p>", "<p>x</p><script>y()</script>",
+    ]  # fmt: skip
+    for body in bodies:
+        parsed = " ".join(html.unescape(nh3.clean(BLOCK_END.sub(" ", body), tags=set())).split())
+        assert plain_text(body) == parsed, body
+    assert [NOT_BARE.search(BLOCK_END.sub(" ", b)) is None for b in bodies[-3:]] == [False, False, False]
