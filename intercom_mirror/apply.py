@@ -215,7 +215,8 @@ def dedupe(payloads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- objects -------------------------------------------------------------------------
 
 
-def apply_contacts(
+def apply_linked(
+    model: type[MirrorModel],
     payloads: list[dict[str, Any]],
     source: Source,
     now: datetime | None = None,
@@ -223,28 +224,26 @@ def apply_contacts(
     known_refs: dict | None = None,
     force: bool = False,
 ) -> UpsertResult:
-    """Apply users or leads with their tags, segments and companies."""
+    """Apply contacts or companies together with the tags, segments (and companies) their payloads list."""
     payloads = dedupe(payloads)
     with transaction.atomic():
-        result = upsert(Contact, [Contact.from_payload(p) for p in payloads], source, now, force=force)
-        link_refs(Contact, payloads, result, known_refs)
+        result = upsert(model, [model.from_payload(p) for p in payloads], source, now, force=force)
+        link_refs(model, payloads, result, known_refs)
     return result
+
+
+def apply_contacts(
+    payloads: list[dict[str, Any]], source: Source, now: datetime | None = None, **options
+) -> UpsertResult:
+    """Apply users or leads with their tags, segments and companies."""
+    return apply_linked(Contact, payloads, source, now, **options)
 
 
 def apply_companies(
-    payloads: list[dict[str, Any]],
-    source: Source,
-    now: datetime | None = None,
-    *,
-    known_refs: dict | None = None,
-    force: bool = False,
+    payloads: list[dict[str, Any]], source: Source, now: datetime | None = None, **options
 ) -> UpsertResult:
     """Apply companies with their tags and segments."""
-    payloads = dedupe(payloads)
-    with transaction.atomic():
-        result = upsert(Company, [Company.from_payload(p) for p in payloads], source, now, force=force)
-        link_refs(Company, payloads, result, known_refs)
-    return result
+    return apply_linked(Company, payloads, source, now, **options)
 
 
 def apply_simple(
