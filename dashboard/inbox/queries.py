@@ -20,6 +20,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from intercom_mirror.models import Admin, Conversation, ConversationPart, ConversationViewer, Team
+from intercom_mirror.search.queries import search_conversation_ids
+from intercom_mirror.search.query import parse
 
 PAGE_SIZE = 50
 SNIPPET_LENGTH = 120
@@ -219,12 +221,21 @@ class Page:
     total: int
 
 
-def matching(folder_q: Q, state: str, q: str = "") -> QuerySet[Conversation]:
-    """Return the live conversations of a folder in a state, filtered by a search prefix."""
+def matching(folder_q: Q, state: str, q: str = "", *, user=None) -> QuerySet[Conversation]:
+    """Return the live conversations of a folder in a state, narrowed by the search box.
+
+    The box speaks the search page's language (words by prefix, "phrases", -word, from:, tag:,
+    assignee:, before:, after:) over subjects and every part; plain words also match the start of
+    the customer's name or email, which is what people type to find someone's conversation.
+    """
     qs = Conversation.objects.live().filter(folder_q, state=state)
-    if q:
-        qs = qs.filter(Q(customer__name__istartswith=q) | Q(customer__email__istartswith=q) | Q(subject__istartswith=q))
-    return qs
+    if not q:
+        return qs
+    query = parse(q)
+    found = Q(pk__in=search_conversation_ids(query, user=user))
+    if query.terms and not (query.excluded or query.conversation_filters or query.tags or query.excluded_tags):
+        found |= Q(customer__name__istartswith=q) | Q(customer__email__istartswith=q)
+    return qs.filter(found)
 
 
 def page_of(qs: QuerySet[Conversation], sort: Sort, cursor: str = "", size: int = PAGE_SIZE, *, user=None) -> Page:

@@ -54,7 +54,10 @@ def folder(request: HttpRequest, slug: str) -> HttpResponse:
     name, condition = folder_filter(slug, admin)
     filters = ListForm(request.GET).filters()
     page = page_of(
-        matching(condition, filters["state"], filters["q"]), SORTS[filters["sort"]], filters["after"], user=request.user
+        matching(condition, filters["state"], filters["q"], user=request.user),
+        SORTS[filters["sort"]],
+        filters["after"],
+        user=request.user,
     )
     context = {
         "slug": slug,
@@ -91,7 +94,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         return bulk_refused(request, back, "Your account is not linked to an Intercom admin, so you cannot act.")
     if not form.is_valid():
         return bulk_refused(request, back, first_error(form))
-    ids = chosen_conversations(form.cleaned_data, admin)
+    ids = chosen_conversations(form.cleaned_data, admin, request.user)
     if isinstance(ids, str):
         return bulk_refused(request, back, ids)
     verb = form.cleaned_data["verb"]
@@ -108,11 +111,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return redirect(f"{url}?{urlencode(query)}")
 
 
-def chosen_conversations(data: dict, admin) -> list[str] | str:
+def chosen_conversations(data: dict, admin, user) -> list[str] | str:
     """Return the ids to act on (the checked ones, or every match of the list's filters), or why there are none."""
     if data.get("all"):
         _, condition = folder_filter(data["folder"], admin)
-        qs = matching(condition, data.get("state") or "open", data.get("q") or "")
+        qs = matching(condition, data.get("state") or "open", data.get("q") or "", user=user)
         sort = SORTS[data.get("sort") or "latest"]
         ids = list(qs.order_by(*sort.order_by()).values_list("intercom_id", flat=True)[: MAX_BULK + 1])
         if len(ids) > MAX_BULK:
