@@ -94,3 +94,32 @@ def test_the_rebuild_command_drops_entries_of_vanished_rows_and_can_start_empty(
     call_command("intercom_search_rebuild", "--clear", stdout=StringIO())
     assert SearchEntry.objects.count() == reference - left
     assert found("refund")
+
+
+def test_it_finds_a_long_conversation_by_a_word_only_in_its_300th_part(db, client, staff_user):
+    """The demo's check (`make demo`, search "QX…"): search reaches every part of a long thread."""
+    from intercom_mirror.models import ConversationPart
+    from intercom_mirror.sandbox.generate import LANDMARK_PART, landmark_word
+
+    sandbox = make_sandbox(users=20, leads=5, conversations=100)  # 100 conversations: two are over 500 parts
+    sync.sync_all(full=True, client=sandbox.client, sleep=sandbox.clock.sleep)
+    long_ones = [c for c in sandbox.app.workspace.conversations.values() if len(c.parts) >= LANDMARK_PART]
+    assert long_ones
+    client.force_login(staff_user)
+    checked = 0
+    for conversation in long_ones:
+        word = landmark_word(conversation.id)
+        parts = list(
+            ConversationPart.objects.filter(conversation__intercom_id=conversation.id).order_by("created_at", "id")
+        )
+        holding = [i + 1 for i, part in enumerate(parts) if word in part.body]
+        if not holding:
+            continue  # its 300th part is an event (no text): nothing to find
+        assert holding == [LANDMARK_PART]
+        assert found(word) == [conversation.id]
+        assert found(word.lower()[:-1]) == [conversation.id]  # a prefix, in the other case
+        page = client.get("/search/", {"q": word}).content.decode()
+        assert f"/conversations/{conversation.id}/" in page
+        assert f"<mark>{word}</mark>" in page
+        checked += 1
+    assert checked

@@ -37,6 +37,7 @@ from .records import (
     to_html,
 )
 from .state import Workspace
+from .state.conversations import PARTS_CAP
 
 DAY = 86400
 
@@ -465,6 +466,22 @@ def _anonymous(ws: Workspace, rng: random.Random, ref: int, n: int, type_: str) 
     ws._hex_seq = seq
 
 
+# A long conversation carries, in the 300th of the parts the API shows (its 500 most recent), a word found nowhere
+# else: the demo's proof that search reaches deep into a thread (search "QX" in `make demo`). The word is added to
+# that part's text, with no random draw, so the rest of the workspace is unchanged. An event there (no text) has none.
+LANDMARK_PART = 300
+
+
+def add_landmark(conv: Conversation) -> None:
+    shown = conv.parts[-PARTS_CAP:]
+    if len(shown) >= LANDMARK_PART and shown[LANDMARK_PART - 1].body:
+        shown[LANDMARK_PART - 1].body += f"<p>The courier's reference is <b>{landmark_word(conv.id)}</b>.</p>"
+
+
+def landmark_word(conversation_id: str) -> str:
+    return f"QX{conversation_id}"
+
+
 class _Timeline:
     """Builds one conversation's parts in time order while tracking its state like the API does."""
 
@@ -544,6 +561,7 @@ def _conversations(ws: Workspace, rng: random.Random, ref: int, n: int, admin_id
         if rng.random() < 0.03 and users:
             _add_participant(ws, rng, conv, users, admin_ids)
         _play(ws, rng, ref, conv, admin_ids, team_ids, i in big, counter)
+        add_landmark(conv)
         ws.conversations[conv.id] = conv
 
 
