@@ -9,13 +9,22 @@ from intercom_mirror.models import Admin, StaffProfile
 
 
 def profile_for(user) -> StaffProfile:
-    """Return the user's staff profile, linking it to the admin with the same email the first time."""
+    """Return the user's staff profile, linking it to the admin with the same email the first time.
+
+    The profile is kept in the user's related-object cache, as `user.staff_profile` keeps it: one
+    request asks several times (the view, the staff context processor) and reads it once.
+    """
+    accessor = getattr(user.__class__, "staff_profile", None)  # __class__: request.user is a lazy object
+    if accessor is not None and accessor.related.is_cached(user):
+        return user.staff_profile
     profile, created = StaffProfile.objects.select_related("admin").get_or_create(user=user)
     if created and user.email:
         admin = Admin.objects.live().filter(email__iexact=user.email).order_by("id").first()
         if admin is not None:
             profile.admin = admin
             profile.save(update_fields=["admin"])
+    if accessor is not None:
+        user.staff_profile = profile
     return profile
 
 
