@@ -46,14 +46,15 @@ def page_context(contact: Contact, *, merge_q: str = "") -> dict[str, Any]:
         .only("intercom_id", "subject", "body", "state", "updated_at", "created_at")
         .order_by("-updated_at", "-id")[: CONVERSATIONS_SHOWN + 1]
     )
+    open_actions = list(open_actions_for("contact", contact.intercom_id).select_related("user"))
     context = {
         "contact": contact,
         "custom_attributes": typed_rows(contact.custom_attributes),
         "conversations": conversations[:CONVERSATIONS_SHOWN],
         "more_conversations": len(conversations) > CONVERSATIONS_SHOWN,
         "tags": list(contact.tags.all()),
-        "open_actions": list(open_actions_for("contact", contact.intercom_id).select_related("user")),
-        **notes_context(contact),
+        "open_actions": open_actions,
+        **notes_context(contact, open_actions),
     }
     if contact.is_lead and contact.deleted_at is None:
         context |= merge_context(contact, merge_q)
@@ -65,24 +66,31 @@ def tags_context(contact: Contact) -> dict[str, Any]:
     return {"contact": contact, "tags": list(contact.tags.only("intercom_id", "name").order_by("name"))}
 
 
-def notes_context(contact: Contact) -> dict[str, Any]:
+def notes_context(contact: Contact, open_actions: list[StaffAction] | None = None) -> dict[str, Any]:
+    """Return the contact's notes and the notes still being sent (taken from open_actions when the page has them)."""
     notes = list(
         Note.objects.live()
         .filter(contact_id=contact.intercom_id)
         .select_related("author")
         .order_by("-created_at", "-id")[: NOTES_SHOWN + 1]
     )
-    pending = StaffAction.objects.filter(
-        target_type="contact",
-        target_intercom_id=contact.intercom_id,
-        verb="add_note",
-        state__in=StaffAction.OPEN_STATES,
-    ).order_by("created_at", "id")
+    if open_actions is None:
+        open_actions = (
+            StaffAction.objects.filter(
+                target_type="contact",
+                target_intercom_id=contact.intercom_id,
+                verb="add_note",
+                state__in=StaffAction.OPEN_STATES,
+            )
+            .select_related("user")
+            .order_by("created_at", "id")
+        )
+    pending = [a for a in open_actions if a.verb == "add_note" and a.state in StaffAction.OPEN_STATES]
     return {
         "contact": contact,
         "notes": notes[:NOTES_SHOWN],
         "more_notes": len(notes) > NOTES_SHOWN,
-        "pending_notes": list(pending),
+        "pending_notes": pending,
     }
 
 
