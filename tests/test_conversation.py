@@ -467,3 +467,15 @@ def test_it_marks_the_controls_for_the_keyboard(support_client, linked):
         ">Tag</button>",
     ):
         assert name in page
+
+
+def test_it_labels_entry_times_as_the_date_filter_would():
+    from django.template.defaultfilters import date
+
+    from dashboard.conversations.thread import Entry, label_times
+
+    moments = [T0 + timedelta(days=37 * i, seconds=4001 * i, microseconds=13 * i) for i in range(12)]
+    entries = [Entry("admin", "Ann", moment) for moment in moments] + [Entry("event", "Ann", None)]
+    label_times(entries)
+    assert [(e.iso, e.when) for e in entries[:-1]] == [(date(m, "c"), date(m, "D j M, H:i")) for m in moments]
+    assert (entries[-1].iso, entries[-1].when) == ("", "")

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 
 from intercom_mirror.actions import open_actions_for
 from intercom_mirror.models import Admin, Contact, Conversation, ConversationPart, StaffAction, Tag, Team, from_unix
@@ -35,6 +36,8 @@ class Entry:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     part_type: str = ""
     intercom_id: str = ""
+    iso: str = ""  # created_at in the dashboard's time zone, as <time datetime> wants it
+    when: str = ""  # "Tue 8 Dec, 09:00"
 
 
 @dataclass
@@ -114,7 +117,25 @@ def build_entries(conversation: Conversation, parts: list[ConversationPart], peo
         intercom_id=str(message.get("id") or ""),
     )
     last_snooze = next((p.pk for p in reversed(parts) if p.part_type == "snoozed"), None)
-    return [opening, *(part_entry(p, people, conversation, p.pk == last_snooze) for p in parts)]
+    entries = [opening, *(part_entry(p, people, conversation, p.pk == last_snooze) for p in parts)]
+    label_times(entries)
+    return entries
+
+
+def label_times(entries: list[Entry]) -> None:
+    """Set each entry's time as the template shows it, in the dashboard's time zone.
+
+    The same text as `|date:"c"` and `|date:"D j M, H:i"`, with the day and month names
+    translated once for the thread: that filter, called twice for each of 500 parts,
+    was a fifth of a long thread's render.
+    """
+    days = [str(d) for d in WEEKDAYS_ABBR.values()]
+    months = {n: str(m).title() for n, m in MONTHS_3.items()}
+    for entry in entries:
+        if entry.created_at is not None:
+            moment = timezone.localtime(entry.created_at)
+            entry.iso = moment.isoformat()
+            entry.when = f"{days[moment.weekday()]} {moment.day} {months[moment.month]}, {moment:%H:%M}"
 
 
 def part_entry(part: ConversationPart, people: People, conversation: Conversation, last_snooze: bool) -> Entry:
