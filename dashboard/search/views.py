@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from dashboard.decorators import staff_required
 from intercom_mirror.models import Company, Contact
-from intercom_mirror.search.queries import Cursor, Page, search_conversations, search_people
-from intercom_mirror.search.query import MAX_LENGTH, Query, parse
+from intercom_mirror.search.queries import Cursor, Page, Search, search_conversations, search_people
+from intercom_mirror.search.query import MAX_LENGTH, parse
 
 GROUPS = {"conversations": "Conversations", "contacts": "Contacts", "companies": "Companies"}
 # Rows per group on the first page of results, and on a group's own pages ("More conversations").
@@ -28,10 +28,11 @@ class Section:
     more_url: str
 
 
-def find(key: str, query: Query, user, after: Cursor | None, size: int) -> Page:
+def find(key: str, search: Search, after: Cursor | None, size: int) -> Page:
     if key == "conversations":
-        return search_conversations(query, user=user, after=after, size=size)
-    return search_people(Contact if key == "contacts" else Company, query, after=after, size=size)
+        return search_conversations(search.query, user=search.user, after=after, size=size, search=search)
+    model = Contact if key == "contacts" else Company
+    return search_people(model, search.query, after=after, size=size, search=search)
 
 
 def results_url(text: str, key: str, after: str = "") -> str:
@@ -45,12 +46,13 @@ def search(request: HttpRequest) -> HttpResponse:
     only = request.GET.get("in", "") if request.GET.get("in", "") in GROUPS else ""
     query = parse(text)
     sections = []
+    search = Search(query, request.user)  # one for every group: the tag names are read once
     if not query.is_empty:
         after = Cursor.parse(request.GET.get("after")) if only else None
         for key in [only] if only else GROUPS:
             if key != "conversations" and query.conversation_filters:
                 continue  # from:, assignee:, state:, before: and after: describe conversations only
-            page = find(key, query, request.user, after, PAGE_SIZE if only else PREVIEW[key])
+            page = find(key, search, after, PAGE_SIZE if only else PREVIEW[key])
             more = results_url(text, key, page.next_cursor) if page.next_cursor else ""
             sections.append(Section(key, GROUPS[key], page, more))
     context = {

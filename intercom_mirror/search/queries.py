@@ -329,9 +329,14 @@ def search_conversation_ids(query: str | Query, *, user) -> QuerySet:
     return Conversation.objects.filter(pk__in=RawSQL(sql, params)).values_list("pk", flat=True)
 
 
-def search_conversations(query: Query, *, user, after: Cursor | None = None, size: int = 20) -> Page:
-    """Return one page of the conversations a query matches, best first, each with a highlighted snippet."""
-    search = Search(query, user)
+def search_conversations(
+    query: Query, *, user, after: Cursor | None = None, size: int = 20, search: Search | None = None
+) -> Page:
+    """Return one page of the conversations a query matches, best first, each with a highlighted snippet.
+
+    `search` shares what one query resolved (the tag names) between the groups of a results page.
+    """
+    search = search or Search(query, user)
     rows = search.conversation_page(after, size)
     records = Conversation.objects.select_related("customer", "assignee_admin", "assignee_team").in_bulk(
         [pk for pk, _ in rows[:size]]
@@ -347,10 +352,15 @@ def search_conversations(query: Query, *, user, after: Cursor | None = None, siz
 
 
 def search_people(
-    model: type[Contact] | type[Company], query: Query, *, after: Cursor | None = None, size: int = 10
+    model: type[Contact] | type[Company],
+    query: Query,
+    *,
+    after: Cursor | None = None,
+    size: int = 10,
+    search: Search | None = None,
 ) -> Page:
     """Return one page of the contacts or companies a query matches, best first, with snippets."""
-    search = Search(query)
+    search = search or Search(query)
     rows = search.people_page(model, after, size)
     records = model.objects.in_bulk([pk for pk, _ in rows[:size]])
     snippets: dict[int, tuple[SafeString, int]] = {}
