@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
 from django.db.models.functions import Lower, Substr
 from django.http import Http404
 from django.utils import timezone
@@ -268,12 +268,12 @@ def open_conversations(company: Company) -> tuple[list[Conversation], int]:
             "assignee_team__name",
             "assignee_team__intercom_id",
         )  # fmt: skip
-        .annotate(head=Substr("body", 1, SNIPPET_SOURCE))
+        .annotate(head=Substr("body", 1, SNIPPET_SOURCE), total=Window(Count("pk")))
         .order_by(F("waiting_since").asc(nulls_last=True), F("updated_at").desc(nulls_last=True), "id")
     )
-    conversations = list(rows[:OPEN_CONVERSATIONS])
+    conversations = list(rows[:OPEN_CONVERSATIONS])  # each carries the count of all of them (one query)
     since(conversations, "waiting_since", "waited")
-    return conversations, qs.count()
+    return conversations, conversations[0].total if conversations else 0
 
 
 def pending_tag_actions(company: Company) -> list[StaffAction]:
