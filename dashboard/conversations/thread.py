@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
@@ -212,8 +212,7 @@ def thread_context(conversation: Conversation) -> dict[str, Any]:
         .order_by("created_at", "id")
     )
     people = load_people(conversation, parts)
-    open_actions = list(open_actions_for("conversation", conversation.intercom_id).select_related("user"))
-    log = StaffAction.objects.filter(target_type="conversation", target_intercom_id=conversation.intercom_id)
+    open_actions, log = actions_of(conversation)
     customers = [(kind, people.contacts.get(cid), cid) for kind, cid in customer_refs(conversation)]
     return {
         "conversation": conversation,
@@ -224,8 +223,28 @@ def thread_context(conversation: Conversation) -> dict[str, Any]:
         "pending_bubbles": [a for a in open_actions if a.verb in BUBBLE_VERBS],
         "pending_changes": [a for a in open_actions if a.verb not in BUBBLE_VERBS],
         "queued_changes": any(a.is_open for a in open_actions),
-        "action_log": list(log.select_related("user").order_by("-created_at", "-id")[:LOG_LIMIT]),
+        "action_log": log,
     }
+
+
+def actions_of(conversation: Conversation) -> tuple[list[StaffAction], list[StaffAction]]:
+    """Return the conversation's open actions (oldest first) and its latest LOG_LIMIT actions (newest first).
+
+    One query: the rows that are either, each flagged with what it is.
+    """
+    actions = StaffAction.objects.filter(target_type="conversation", target_intercom_id=conversation.intercom_id)
+    is_open = Q(pk__in=open_actions_for("conversation", conversation.intercom_id).values("pk"))
+    is_logged = Q(pk__in=actions.order_by("-created_at", "-id").values("pk")[:LOG_LIMIT])
+    rows = list(
+        actions.filter(is_open | is_logged)
+        .annotate(
+            is_pending=ExpressionWrapper(is_open, output_field=BooleanField()),
+            is_logged=ExpressionWrapper(is_logged, output_field=BooleanField()),
+        )
+        .select_related("user")
+        .order_by("-created_at", "-id")
+    )
+    return [a for a in reversed(rows) if a.is_pending], [a for a in rows if a.is_logged]
 
 
 PART_FIELDS = (
