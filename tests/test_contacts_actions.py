@@ -214,6 +214,20 @@ def test_bulk_tag_120_contacts_chosen_by_a_filter_with_the_summary(sam_client, s
 
 
 @pytest.mark.django_db
+def test_a_bulk_form_sent_twice_starts_one_run(sam_client, sb, django_capture_on_commit_callbacks):
+    """A double click, or the browser resending the form: the second request joins the first run."""
+    chosen = list(Contact.objects.live().filter(role="user").values_list("intercom_id", flat=True)[:3])
+    data = {"verb": "tag", "name": "Twice", "ids": chosen}
+    first = post_bulk(sam_client, django_capture_on_commit_callbacks, data)
+    again = post_bulk(sam_client, django_capture_on_commit_callbacks, data)
+    assert again["Location"] == first["Location"]
+    assert StaffAction.objects.filter(verb="bulk_tag").count() == 1
+    other = post_bulk(sam_client, django_capture_on_commit_callbacks, {**data, "ids": chosen[:2]})
+    assert other["Location"] != first["Location"]  # another request is another run
+    assert StaffAction.objects.filter(verb="bulk_tag").count() == 2
+
+
+@pytest.mark.django_db
 def test_bulk_untag_the_checked_contacts_by_htmx_with_progress(sam_client, sb, django_capture_on_commit_callbacks):
     chosen = list(Contact.objects.live().filter(role="user").values_list("intercom_id", flat=True)[:3])
     post_bulk(sam_client, django_capture_on_commit_callbacks, {"verb": "tag", "name": "Trial", "ids": chosen})

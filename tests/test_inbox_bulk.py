@@ -73,6 +73,16 @@ def test_bulk_close_closes_them_in_the_sandbox_and_summarises(sam_client, sb, dj
 
 
 @pytest.mark.django_db
+def test_a_bulk_form_sent_twice_starts_one_run(sam_client, sb, django_capture_on_commit_callbacks):
+    """A double click, or the browser resending the form: the second request joins the first run."""
+    data = {"verb": "close", "ids": open_ids(2)}
+    first = post_bulk(sam_client, django_capture_on_commit_callbacks, data)
+    again = post_bulk(sam_client, django_capture_on_commit_callbacks, data)
+    assert again["Location"] == first["Location"]
+    assert StaffAction.objects.filter(verb="close").count() == 2  # one run: one action per conversation
+
+
+@pytest.mark.django_db
 def test_bulk_assign_assigns_every_match_across_pages(sam_client, sb, django_capture_on_commit_callbacks):
     team = Team.objects.live().order_by("id").first()
     matching = Conversation.objects.live().filter(state="open")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -20,6 +19,7 @@ from django.db import transaction
 from django_q.models import Task
 from django_q.tasks import async_task
 
+from dashboard.once import run_for
 from intercom_mirror.actions import ActionRefused, do_tag_contacts
 from intercom_mirror.actions.people import TAG_BATCH
 from intercom_mirror.models import Contact, StaffAction
@@ -43,8 +43,10 @@ def batches(n: int) -> int:
 
 
 def start_bulk(user, contact_ids: list[str], name: str, *, untag: bool) -> str:
-    """Queue a bulk run (after the current transaction commits) and return its id."""
-    run = uuid.uuid4().hex
+    """Queue a bulk run (after the current transaction commits) and return its id; a repeat joins the first run."""
+    run, new = run_for(user, "contacts", contact_ids, name, untag)
+    if not new:
+        return run
     transaction.on_commit(
         lambda: async_task(
             "dashboard.contacts.bulk.run_bulk",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from django.db.models import Count
 from django_q.models import Task
 from django_q.tasks import async_task
 
+from dashboard.once import run_for
 from intercom_mirror.actions import (
     ActionRefused,
     do_assign_conversation,
@@ -53,8 +53,10 @@ def key_prefix(run: str) -> str:
 
 
 def start_bulk(user, verb: str, conversation_ids: list[str], options: dict[str, Any]) -> str:
-    """Queue a bulk run (after the current transaction commits) and return its id."""
-    run = uuid.uuid4().hex
+    """Queue a bulk run (after the current transaction commits) and return its id; a repeat joins the first run."""
+    run, new = run_for(user, "conversations", verb, conversation_ids, options)
+    if not new:
+        return run
     transaction.on_commit(
         lambda: async_task(
             "dashboard.inbox.bulk.run_bulk",
