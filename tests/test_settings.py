@@ -107,6 +107,17 @@ def test_it_reaches_the_redis_broker():
     assert pong is True
 
 
+@pytest.mark.skipif(not redis_is_up(), reason="no Redis on 127.0.0.1:6379")
+def test_the_web_processes_share_a_redis_cache_when_configured():
+    """A bulk run's start (dashboard/once.py) is deduplicated across processes only through a shared cache."""
+    expression = (
+        "[type(__import__('django.core.cache').core.cache.cache._cache).__name__,"
+        " __import__('django.core.cache').core.cache.cache.add('settings-test-' + str(__import__('os').getpid()), 1, 5)]"
+    )
+    backend, added = settings_in_subprocess({"REDIS_URL": "redis://127.0.0.1:6379/0"}, expression)
+    assert backend == "RedisCacheClient" and added is True
+
+
 def test_it_reads_secrets_from_files(tmp_path):
     secret = tmp_path / "token"
     secret.write_text("tok_from_file\n")
