@@ -89,6 +89,35 @@ def test_tagging_without_javascript_redirects_back_and_a_refusal_keeps_the_name(
     assert "Refused" not in sandbox_tags(sb, user.intercom_id)
 
 
+@pytest.mark.django_db
+def test_a_refused_change_can_be_retried_or_discarded_from_the_contact_page(sam_client, sb):
+    user = Contact.objects.live().filter(role="user").first()
+    page_url = f"/contacts/{user.intercom_id}/"
+    for name in ("Retried", "Dropped"):
+        sb.app.faults.fail_next(1, status=400)
+        sam_client.post(f"{page_url}tags/", {"action": "tag", "name": name}, HTTP_HX_REQUEST="true")
+    retried, dropped = StaffAction.objects.filter(target_intercom_id=user.intercom_id).order_by("id")
+    page = text(sam_client.get(page_url))
+    assert page.count('value="retry"') == 2 and page.count('value="discard"') == 2
+
+    response = sam_client.post(f"{page_url}actions/{dropped.pk}/", {"action": "discard"}, HTTP_HX_REQUEST="true")
+    assert text(response).lstrip().startswith('<div id="open-actions">') and "Dropped" not in text(response)
+    dropped.refresh_from_db()
+    assert dropped.state == StaffAction.DISCARDED and "Dropped" not in sandbox_tags(sb, user.intercom_id)
+
+    response = sam_client.post(f"{page_url}actions/{retried.pk}/", {"action": "retry"})  # a plain form
+    assert response.status_code == 302 and response["Location"] == page_url
+    retried.refresh_from_db()
+    assert retried.state == StaffAction.DONE and "Retried" in sandbox_tags(sb, user.intercom_id)
+    assert user.tags.filter(name="Retried").exists()  # the mirror, from the API's answer
+    assert 'value="retry"' not in text(sam_client.get(page_url))
+
+    other = Contact.objects.live().filter(role="user").exclude(pk=user.pk).first()
+    assert (
+        sam_client.post(f"/contacts/{other.intercom_id}/actions/{retried.pk}/", {"action": "retry"}).status_code == 404
+    )
+
+
 # --- notes ---------------------------------------------------------------------------------------------
 
 

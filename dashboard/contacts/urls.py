@@ -12,4 +12,5 @@ urlpatterns = [
     path("contacts/<str:intercom_id>/events/", views.events, name="dash-contact-events"),
     path("contacts/<str:intercom_id>/convert/", views.convert, name="dash-contact-convert"),
     path("contacts/<str:intercom_id>/merge/", views.merge, name="dash-contact-merge"),
+    path("contacts/<str:intercom_id>/actions/<int:pk>/", views.staff_action, name="dash-contact-action"),
 ]

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from dashboard.contacts import bulk as bulk_runs
 from dashboard.contacts import page as contact_page
@@ -39,7 +39,15 @@ from dashboard.contacts.forms import (
 )
 from dashboard.contacts.queries import PAGE_SIZES, SORTS, Filters, matching, matching_ids, page_of, resolve_company
 from dashboard.decorators import staff_required
-from intercom_mirror.actions import ActionRefused, admin_for, do_add_note_contact, do_tag_contact
+from intercom_mirror.actions import (
+    ActionRefused,
+    admin_for,
+    discard_action,
+    do_add_note_contact,
+    do_tag_contact,
+    open_actions_for,
+    retry_action,
+)
 from intercom_mirror.api import IntercomError
 from intercom_mirror.models import Contact, Segment, StaffAction, Tag
 
@@ -228,6 +236,35 @@ def tags(request: HttpRequest, intercom_id: str) -> HttpResponse:
     context = contact_page.tags_context(found)
     kept = request.POST.get("name", "") if notice else ""
     return region(request, "contact-tags", {**context, "notice": notice, "kept": kept, "can_write": True})
+
+
+@staff_required
+@require_POST
+def staff_action(request: HttpRequest, intercom_id: str, pk: int) -> HttpResponse:
+    """Retry or discard a failed (or queued) change to this contact; htmx gets the list of open changes back."""
+    found = live_contact_or_404(intercom_id)
+    action = StaffAction.objects.filter(pk=pk, target_type="contact", target_intercom_id=found.intercom_id).first()
+    if action is None:
+        raise Http404("No such change to this contact.")
+    if admin_for(request.user) is None:
+        notice = "Your account is not linked to an Intercom admin, so you cannot act."
+    elif request.POST.get("action") == "discard":
+        notice = action_notice(discard_action(action, acting_user=request.user))
+    else:
+        notice = action_notice(retry_action(action, acting_user=request.user))
+    if not request.htmx:
+        if notice:
+            messages.error(request, notice)
+        return redirect(reverse("dash-contact", args=[found.intercom_id]))
+    context = {
+        "contact": found,
+        "open_actions": list(open_actions_for("contact", found.intercom_id).select_related("user")),
+        "action_notice": notice,
+        "can_write": True,
+    }
+    if action.state == StaffAction.DONE:  # a retry went through: tags, notes or the contact itself changed
+        return HttpResponseClientRefresh()
+    return region(request, "open-actions", context)
 
 
 def action_notice(action: StaffAction) -> str:
