@@ -14,8 +14,11 @@ TEST_TOKEN = "tok_test_0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, monkeypatch):
-    """Run django-q2 tasks inline and give the client a known token."""
+    """Run django-q2 tasks inline, give the client a known token and hash passwords cheaply."""
     from django_q.conf import Conf
+
+    # PBKDF2's million rounds cost ~0.5 s per create_user and per login on this machine; no test is about the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     # django-q2 reads Q_CLUSTER once, at import: override its parsed value too.
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
@@ -75,10 +78,10 @@ assert settings.configured
 @pytest.fixture
 def live_sandbox(settings):
     """A sandbox served over real HTTP on a loopback port; settings point the app at it."""
-    from intercom_mirror.sandbox import SandboxApp, generate_workspace, serve_in_thread
+    from intercom_mirror.sandbox import SandboxApp, generate_workspace
+    from tests.helpers import served
 
     app = SandboxApp(generate_workspace(seed=11, users=80, leads=20, conversations=25), token=TEST_TOKEN)
-    server, base_url = serve_in_thread(app)
-    settings.INTERCOM_API_BASE = base_url
-    yield app
-    server.shutdown()
+    with served(app) as base_url:
+        settings.INTERCOM_API_BASE = base_url
+        yield app

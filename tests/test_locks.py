@@ -28,6 +28,7 @@ from intercom_mirror import sync
 from intercom_mirror.models import SyncRun, SyncState
 from intercom_mirror.sync import engine, locks
 from tests.conftest import TEST_TOKEN
+from tests.helpers import served
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 HOST = socket.gethostname()
@@ -52,14 +53,13 @@ class Gate:
 @pytest.fixture
 def gated_sandbox():
     """A sandbox over HTTP whose conversation requests wait at a gate; yields (gate, base URL)."""
-    from intercom_mirror.sandbox import SandboxApp, generate_workspace, serve_in_thread
+    from intercom_mirror.sandbox import SandboxApp, generate_workspace
 
     app = SandboxApp(generate_workspace(seed=11, users=20, leads=5, conversations=10), token=TEST_TOKEN)
     gate = Gate(app, "/conversations")
-    server, base_url = serve_in_thread(gate)
-    yield gate, base_url
-    gate.opened.set()
-    server.shutdown()
+    with served(gate) as base_url:
+        yield gate, base_url
+        gate.opened.set()
 
 
 @pytest.fixture(scope="session")
