@@ -166,7 +166,10 @@ def test_the_pane_works_inside_another_page(live_server, logged_in, workspace):
     note = page.locator("#part-note-in-pane")
     note.wait_for()
     page.wait_for_function("window.threadJsLoaded === true")
-    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 197)"  # notes are yellow
+    # The pane's thread.css loads after the note is in the page: wait until it applies (notes are yellow).
+    yellow = "rgb(255, 248, 197)"
+    page.wait_for_function(f"e => getComputedStyle(e).backgroundColor === '{yellow}'", arg=note.element_handle())
+    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == yellow
     note.get_by_text("Load image from tracker.example").click()
     note.locator("img.loaded-image").wait_for()  # thread.js swapped the link for the image
     assert page.problems == []

@@ -45,7 +45,7 @@ from tests.test_locks import SharedDB
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 HOST = socket.gethostname()
-SCROLL_TTL = 3.0  # the sandbox's, in seconds: longer than a rerun takes to reach its first scroll
+SCROLL_TTL = 3.0  # the sandbox's, in seconds: far longer than a sync takes between two pages of a scroll
 SYNC_SCROLL_WAIT = 3.5  # the sync's wait for an open scroll to expire (61 s for the API's 60 s)
 BACKOFF_BASE = 0.05
 
@@ -90,46 +90,58 @@ KILLED_FLAGGING_USERS = KillPoint("users", r"/users/(?!scroll)", 1)
 class Tripwire:
     """A WSGI wrapper that counts requests and, from the n-th one matching a path, holds every request.
 
-    Once the test has killed the sync, `release()` lets the held requests through to
-    the app, as a server finishes requests whose client has died (a first scroll
-    request thus leaves a scroll open).
+    Once the test has killed the sync (`killed()`), the held requests go through to the
+    app, as a server finishes requests whose client has died (a first scroll request
+    thus leaves a scroll open), right before the rerun's first scroll request: that one
+    finds the dead run's scroll open however long the rerun took to get there (a
+    loaded machine can take longer to start it than the scroll lives).
     """
 
     def __init__(self, app: SandboxApp) -> None:
         self.app = app
         self.point: KillPoint | None = None
         self.lock = threading.Lock()
-        self.served = self.hits = self.in_flight = 0
+        self.served = self.hits = self.held = 0
         self.tripped_at: int | None = None  # the number of the request that tripped the wire, all paths counted
         self.tripped, self.released = threading.Event(), threading.Event()
+        self.dead = False  # the sync is killed: requests from now on are the rerun's, never held
 
     def arm(self, point: KillPoint) -> None:
         self.point = point
 
+    def killed(self) -> None:
+        with self.lock:
+            self.dead = True
+
     def __call__(self, environ, start_response):
+        path = environ["PATH_INFO"]
         with self.lock:
             self.served += 1
-            self.in_flight += 1
             point = self.point
-            if point and self.tripped_at is None and re.match(point.path, environ["PATH_INFO"]):
+            if point and self.tripped_at is None and re.match(point.path, path):
                 self.hits += 1
                 if self.hits == point.nth:
                     self.tripped_at = self.served
                     self.tripped.set()
-            hold = self.tripped.is_set() and not self.released.is_set()
+            hold = self.tripped.is_set() and not self.dead and not self.released.is_set()
+            self.held += hold
+            release_first = self.dead and path.endswith("/scroll") and not self.released.is_set()
+        if release_first:
+            self.release()
+        if not hold:
+            return self.app(environ, start_response)
         try:
-            if hold:
-                self.released.wait(30)
+            self.released.wait(30)
             return self.app(environ, start_response)
         finally:
             with self.lock:
-                self.in_flight -= 1
+                self.held -= 1
 
     def release(self) -> None:
         """Let the held requests through and return once the app has answered them all."""
         self.released.set()
         deadline = time.monotonic() + 10
-        while self.in_flight and time.monotonic() < deadline:
+        while self.held and time.monotonic() < deadline:
             time.sleep(0.01)
 
 
@@ -250,7 +262,7 @@ def kill_mid_sync(wire: Tripwire, env: dict[str, str], point: KillPoint, logs: P
                 pytest.fail(f"the sync never reached {point}: {(logs / 'killed.err').read_text()[-3000:]}")
         sync.kill()  # SIGKILL: no finally, no lock released, no run finished
         sync.wait()  # reaped: its pid is gone
-    wire.release()
+    wire.killed()  # its held requests are answered before the rerun's first scroll
     return sync.pid
 
 
@@ -264,6 +276,7 @@ def check_recovery(
     killed = db.query(runs, (before,))
 
     rerun = full_sync(env)
+    wire.release()  # done at the rerun's first scroll, unless it failed before one
     assert rerun.returncode == 0, rerun.stdout[-5000:] + rerun.stderr[-5000:]
     dead = f"{HOST}:{killed_pid} since "
     assert f"{point.resource}: took over the lock of {dead}" in rerun.stdout, rerun.stdout
