@@ -213,6 +213,18 @@ def test_recent_events_say_when_intercom_is_unavailable(sam_client, sb):
     assert "<html" in page and "Intercom is unavailable right now" in page
 
 
+@pytest.mark.django_db
+def test_a_leads_page_says_leads_have_no_events_without_asking_intercom(sam_client, sb):
+    lead = Contact.objects.live().filter(role="lead").first()
+    sb.app.faults.fail_next(4, status=503)  # were Intercom asked, the page would say it is unavailable
+    for html in (
+        text(sam_client.get(f"/contacts/{lead.intercom_id}/")),
+        text(sam_client.get(f"/contacts/{lead.intercom_id}/events/", HTTP_HX_REQUEST="true")),
+    ):
+        events = html.split('<section id="events"')[1].split("</section>")[0]
+        assert "events for users only" in events and "hx-get" not in events and "unavailable" not in events
+
+
 # --- bulk ---------------------------------------------------------------------------------------------------
 
 

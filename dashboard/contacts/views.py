@@ -326,7 +326,8 @@ def events(request: HttpRequest, intercom_id: str) -> HttpResponse:
     """The contact's recent events from Intercom (loaded by the page on its own; never blocks it)."""
     found = live_contact_or_404(intercom_id)
     try:
-        context = {"events": recent_events(found.intercom_id), "events_loaded": True}
+        events = [] if found.role == Contact.LEAD else recent_events(found.intercom_id)  # users only have events
+        context = {"events": events, "events_loaded": True}
     except IntercomError:
         context = {"events_error": True, "events_loaded": True}
     context["contact"] = found
