@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from intercom_mirror.models import Company, Contact, Conversation, Tag
+from intercom_mirror.models import Company, Contact, Conversation, Segment, Tag
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -108,10 +108,15 @@ def matching(filters: Filters, now: datetime | None = None) -> QuerySet[Contact]
     if filters.role in (Contact.USER, Contact.LEAD):
         qs = qs.filter(role=filters.role)
     qs = search(qs, filters.q)
+    # The tag's and segment's own keys are read first: filtered on a constant, the planner reads the
+    # link table through its index with that value's statistics (through a join on the Intercom id
+    # it scanned all 650,000 tag links of a million contacts, 90 ms, for a tag of 4,800).
     if filters.tag:
-        qs = qs.filter(tags__intercom_id=filters.tag)
+        tag = Tag.objects.filter(intercom_id=filters.tag).values_list("pk", flat=True).first()
+        qs = qs.filter(tags=tag) if tag else qs.none()
     if filters.segment:
-        qs = qs.filter(segments__intercom_id=filters.segment)
+        segment = Segment.objects.filter(intercom_id=filters.segment).values_list("pk", flat=True).first()
+        qs = qs.filter(segments=segment) if segment else qs.none()
     if filters.company:
         company = filters.company_row
         qs = qs.filter(companies=company.pk) if company else qs.none()
