@@ -18,7 +18,8 @@ class SearchEntry(models.Model):
     migration, not described by this model):
     - PostgreSQL: `vector`, a tsvector generated from `body` in the same INSERT
       (configuration `im_search`: unaccent where available, then lower case),
-      with a GIN index; trigram GIN indexes on `title` and `email`;
+      with a GIN index, and another over the people's entries only (contacts,
+      companies, notes: migration 0009); trigram GIN indexes on `title` and `email`;
     - SQLite: the FTS5 table `intercom_mirror_search_fts` over `body` (external
       content, rowid = this id), written by the listener in the same transaction.
     """
