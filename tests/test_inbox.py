@@ -478,3 +478,17 @@ def test_preferences_never_redirect_off_site(sam_client, workspace):
     response = sam_client.post("/inbox/preferences/", {"keyboard_shortcuts": "off", "next": "https://evil.test/"})
     assert response["Location"] == "/inbox/"
     assert sam_client.get("/inbox/preferences/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_it_stops_counting_a_long_list_at_the_cap(sam_client, monkeypatch):
+    from dashboard.inbox import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    for n in range(5):
+        conv(n)
+    html = sam_client.get("/inbox/all/").content.decode()
+    assert "more than 3 conversations" in html and "Select all more than 3 matching" in html
+    assert len(ids(sam_client.get("/inbox/all/"))) == 5  # the rows are all there
+    conv(9, state="closed")
+    assert "1 conversation<" in sam_client.get("/inbox/all/?state=closed").content.decode()
