@@ -24,9 +24,11 @@ browser:
 demo: $(STAMP)
 	@./scripts/demo.sh
 
+# One pytest worker per core (pytest-xdist); a worker that runs out of tests takes some of the other's queue
+# (worksteal): the slow browser and crash tests come last (transactional), and would otherwise end on one worker.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
