@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from intercom_mirror.actions.conversations import CLOCK_SKEW, clean_text, plain
 from intercom_mirror.actions.core import VERBS, ActionRefused, Verb, perform, record_action
-from intercom_mirror.actions.staff import admin_for
+from intercom_mirror.actions.staff import admin_for, forget_profile
 from intercom_mirror.api import IntercomClient, NotFound
 from intercom_mirror.apply import (
     Source,
@@ -320,7 +320,9 @@ def do_set_admin_away(*, away: bool, reassign: bool = False, acting_user):
     """Set the staff user's own admin away (optionally reassigning replies) or back."""
     admin = require_admin(acting_user)
     body = {"away_mode_enabled": bool(away), "away_mode_reassign": bool(away and reassign)}
-    return act("set_away", "admin", admin.intercom_id, body, acting_user)
+    action = act("set_away", "admin", admin.intercom_id, body, acting_user)
+    forget_profile(acting_user)  # the admin kept with the user's profile is the one just changed
+    return action
 
 
 VERBS["set_away"] = Verb(

@@ -28,6 +28,13 @@ def profile_for(user) -> StaffProfile:
     return profile
 
 
+def forget_profile(user) -> None:
+    """Drop the profile kept on the user, so the next ask reads it (and its admin) again after a write changed them."""
+    accessor = getattr(user.__class__, "staff_profile", None)
+    if accessor is not None and accessor.related.is_cached(user):
+        accessor.related.delete_cached_value(user)
+
+
 def admin_for(user) -> Admin | None:
     """Return the live Intercom admin the user's writes are sent as, or None."""
     if not getattr(user, "is_authenticated", False):
