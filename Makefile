@@ -24,11 +24,10 @@ browser:
 demo: $(STAMP)
 	@./scripts/demo.sh
 
-# One pytest worker per core (pytest-xdist); a worker that runs out of tests takes some of the other's queue
-# (worksteal): the slow browser and crash tests come last (transactional), and would otherwise end on one worker.
+# One pytest worker per core (pytest-xdist); tests/conftest.py hands them out in order, two queued per worker.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -85,3 +85,35 @@ def live_sandbox(settings):
     with served(app) as base_url:
         settings.INTERCOM_API_BASE = base_url
         yield app
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under `pytest -n N`: hand out tests in pytest-django's order, one at a time, keeping two queued per worker.
+
+    pytest-django runs the transactional tests (browsers, crash and lock subprocesses: the slowest) after the
+    others, because they flush the database, migration data included ("Support staff"); each worker must keep
+    that order, which xdist's load scheduling does (a worker only ever gets tests from further down the list) and
+    worksteal does not. But load scheduling lets a worker's queue grow to dozens of tests, and one worker was left
+    running the crash tests while the other idled for 40-60 s. With queues of two, the end is even.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class InOrderShortQueues(LoadScheduling):
+        QUEUED = 2
+
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            self.maxschedchunk = self.QUEUED  # the first batch per worker
+
+        def check_schedule(self, node, duration=0):
+            if node.shutting_down:
+                return
+            if self.pending:
+                self._send_tests(node, max(0, self.QUEUED - len(self.node2pending[node])))
+            else:
+                node.shutdown()
+
+    return InOrderShortQueues(config, log)
