@@ -422,3 +422,38 @@ def test_it_finds_a_record_written_through_every_kind_of_apply(mirror):
     apply_conversation_items([conversation("c7", "<p>webhook brought this marmalade</p>", parts=[part("p70", "<p>and a kumquat</p>")])], Source.WEBHOOK)  # fmt: skip
     assert found("marmalade") == ["c7"] and found("kumquat") == ["c7"]
     assert datetime.fromtimestamp(T0, UTC).year == 2024
+
+
+def test_words_too_common_to_rank_come_newest_first_with_the_same_matches(mirror, monkeypatch):
+    """PostgreSQL walks conversations by latest activity when the words match too many entries to rank."""
+    from intercom_mirror.search import queries
+
+    add_conversations(*[conversation(f"w{i}", f"<p>common words page {i}</p>", updated_at=T0 + i) for i in range(25)])
+    queries_to_check = [
+        "refund",
+        "refund -chargeback",
+        '"credit card"',
+        "common page",
+        "common -page",
+        "tag:vip refund",
+    ]
+    tag("VIP", Conversation.objects.get(intercom_id="c1"))
+    ranked = {q: sorted(found(q)) for q in queries_to_check}
+    if not backends.is_postgres():
+        assert not search_conversations(parse("common"), user=None).newest_first  # SQLite always ranks
+        return
+    monkeypatch.setattr(queries, "RANK_AT_MOST", -1)  # every query counts as too common
+    for q in queries_to_check:
+        page = search_conversations(parse(q), user=None, size=50)
+        assert page.newest_first
+        assert sorted(h.record.intercom_id for h in page.hits) == ranked[q], q
+        moments = [(h.record.updated_at, h.record.pk) for h in page.hits]
+        assert moments == sorted(moments, reverse=True), q
+    seen, cursor = [], ""
+    while True:  # keyset pages on (updated_at, id): no repeats, no gaps
+        page = search_conversations(parse("common"), user=None, after=Cursor.parse(cursor), size=10)
+        seen += [h.record.intercom_id for h in page.hits]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == [f"w{i}" for i in reversed(range(25))]

@@ -35,6 +35,8 @@ from intercom_mirror.search.query import Query, Term, parse
 from intercom_mirror.search.text import fold, plain_text, shown, words
 
 CONVERSATION_KINDS = (SearchEntry.CONVERSATION, SearchEntry.PART)
+# Estimated matching entries above which conversations come newest first instead of ranked (Search.walking).
+RANK_AT_MOST = 10_000
 KIND = {Contact: SearchEntry.CONTACT, Company: SearchEntry.COMPANY}
 # Substring matches on names and emails (trigram-indexed on PostgreSQL) start at this many characters.
 SUBSTRING_MIN = 3
@@ -95,6 +97,7 @@ class Hit:
 class Page:
     hits: list[Hit] = field(default_factory=list)
     next_cursor: str = ""
+    newest_first: bool = False  # too many matches to rank (see Search.too_common): the latest activity first
 
 
 # --- names matched in Python (tags, admins, teams: a few hundred rows at most) -----------------------
@@ -120,6 +123,7 @@ class Search:
         self.query = query
         self.user = user
         self._tags: list[tuple[int, str]] | None = None
+        self._walking: bool | None = None
 
     # the names -----------------------------------------------------------------------------
 
@@ -190,10 +194,46 @@ class Search:
         conditions, params = [], []
         terms = [] if ranked and len(self.query.terms) == 1 else self.query.terms
         for term, negate in [(t, False) for t in terms] + [(t, True) for t in self.query.excluded]:
-            sql, term_params = self.matches(model, [term])
-            conditions.append(f"{alias}.id {'NOT IN' if negate else 'IN'} (SELECT owner_id FROM ({sql}) t)")
+            if self.walking and model is Conversation:
+                sql, term_params = self.held_by(alias, term)
+                conditions.append(f"{'NOT ' if negate else ''}{sql}")
+            else:
+                sql, term_params = self.matches(model, [term])
+                conditions.append(f"{alias}.id {'NOT IN' if negate else 'IN'} (SELECT owner_id FROM ({sql}) t)")
             params += term_params
         return conditions, params
+
+    def held_by(self, alias: str, term: Term) -> tuple[str, list]:
+        """Return a test that one conversation holds the term (an entry of its own, or a tag's name), row by row.
+
+        For the newest-first walk: each conversation is checked through the entries' owner index,
+        and the walk stops at a page's worth, instead of collecting every match of a common word.
+        """
+        text_query = phrase(term.words, term.prefix)
+        sql = (
+            f"(EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.owner_id = {alias}.id"
+            f" AND e.kind IN ({ids_sql(CONVERSATION_KINDS)}) AND {backends.matches_entry()})"
+        )
+        tag_ids = self.tags_matching(term)
+        if tag_ids:
+            links, owner, tag = through(Conversation)
+            sql += f" OR {alias}.id IN (SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(tag_ids)}))"
+        return sql + ")", [text_query]
+
+    @property
+    def walking(self) -> bool:
+        """Return True when the words match too many entries to rank them all (PostgreSQL; SQLite ranks always).
+
+        Ranking reads and scores every matching entry before the first page can be cut: for
+        words in most messages ("can you help") that is millions of rows. Those results come
+        newest first instead, walking the conversations by latest activity.
+        """
+        if self._walking is None:
+            self._walking = bool(self.query.terms) and backends.is_postgres()
+            if self._walking:
+                every_term = " & ".join(f"({phrase(t.words, t.prefix)})" for t in self.query.terms)
+                self._walking = backends.estimated_matches(CONVERSATION_KINDS, every_term) > RANK_AT_MOST
+        return self._walking
 
     def conversation_conditions(self, *, ranked: bool = False) -> tuple[list[str], list]:
         """Return the WHERE conditions (on `c`, the conversation) and their parameters."""
@@ -265,8 +305,28 @@ class Search:
 
     def conversation_page(self, after: Cursor | None, size: int) -> list[tuple[int, float]]:
         """Return (id, rank) of one page of matching conversations, best first, one row more than asked."""
+        if self.walking:
+            return self.newest_page(after, size)
         conditions, params = self.conversation_conditions(ranked=bool(self.query.terms))
         return self.page(Conversation, "c", conditions, params, after, size)
+
+    def newest_page(self, after: Cursor | None, size: int) -> list[tuple[int, float]]:
+        """Return (id, latest activity as epoch seconds) of one page of matches, latest first, one row more.
+
+        Keyset on (updated_at, id), walked down the updated_at index; the cursor's rank is the epoch.
+        """
+        conditions, params = self.conversation_conditions()
+        conditions.append("c.updated_at IS NOT NULL")
+        if after is not None and after.rank > 1:  # a rank of a ranked page (at most 1) starts over
+            conditions.append("(c.updated_at < to_timestamp(%s) OR (c.updated_at = to_timestamp(%s) AND c.id < %s))")
+            params += [after.rank, after.rank, after.pk]
+        sql = (
+            f"SELECT c.id, EXTRACT(EPOCH FROM c.updated_at)::float8 FROM {table(Conversation)} c"
+            f" WHERE {' AND '.join(conditions)} ORDER BY c.updated_at DESC, c.id DESC LIMIT {int(size) + 1}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(pk, float(r)) for pk, r in cursor.fetchall()]
 
     def people_page(self, model: type[Model], after: Cursor | None, size: int) -> list[tuple[int, float]]:
         """Return (id, rank) of one page of matching contacts or companies, one row more than asked."""
@@ -348,7 +408,8 @@ def search_conversations(
         record = records[pk]
         text = snippet[0] if snippet else plain_snippet(record.subject, record.body)
         hits.append(Hit(record, rank, text, "a later message" if snippet and snippet[1] == SearchEntry.PART else ""))
-    return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
+    next_cursor = str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else ""
+    return Page(hits, next_cursor, newest_first=search.walking)
 
 
 def search_people(
