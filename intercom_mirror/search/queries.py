@@ -124,6 +124,7 @@ class Search:
         self.user = user
         self._tags: list[tuple[int, str]] | None = None
         self._walking: bool | None = None
+        self._estimates: dict[Term, int] = {}
 
     # the names -----------------------------------------------------------------------------
 
@@ -189,12 +190,19 @@ class Search:
     def term_conditions(self, model: type[Model], alias: str, *, ranked: bool) -> tuple[list[str], list]:
         """Return the conditions that every term matches the record and no excluded one does.
 
-        When the rows come from the ranked matches of a single term, that term needs no condition.
+        When the rows come from the ranked matches of a term (the only one; on PostgreSQL the
+        rarest, see `driver`), that term needs no condition. On PostgreSQL, when a page is driven
+        by one term or walked newest first, a conversation's other terms are tested row by row
+        (`held_by`): a page's candidates are few, while a common word's set of owners is huge.
         """
         conditions, params = [], []
-        terms = [] if ranked and len(self.query.terms) == 1 else self.query.terms
+        per_row = model is Conversation and backends.is_postgres() and (ranked or self.walking)
+        terms = self.query.terms
+        if ranked:
+            skip = self.driver if per_row else (terms[0] if len(terms) == 1 else None)
+            terms = [t for t in terms if t is not skip]
         for term, negate in [(t, False) for t in terms] + [(t, True) for t in self.query.excluded]:
-            if self.walking and model is Conversation:
+            if per_row:
                 sql, term_params = self.held_by(alias, term)
                 conditions.append(f"{'NOT ' if negate else ''}{sql}")
             else:
@@ -220,19 +228,28 @@ class Search:
             sql += f" OR {alias}.id IN (SELECT {owner} FROM {links} WHERE {tag} IN ({ids_sql(tag_ids)}))"
         return sql + ")", [text_query]
 
+    def estimate(self, term: Term) -> int:
+        """Return the planner's estimate of the conversation entries matching a term (PostgreSQL), once per term."""
+        if term not in self._estimates:
+            self._estimates[term] = backends.estimated_matches(CONVERSATION_KINDS, phrase(term.words, term.prefix))
+        return self._estimates[term]
+
+    @property
+    def driver(self) -> Term:
+        """Return the term with the fewest matches (PostgreSQL): its matches are the ranked candidates."""
+        return min(self.query.terms, key=self.estimate)
+
     @property
     def walking(self) -> bool:
-        """Return True when the words match too many entries to rank them all (PostgreSQL; SQLite ranks always).
+        """Return True when even the rarest word matches too many entries to rank (PostgreSQL; SQLite always ranks).
 
-        Ranking reads and scores every matching entry before the first page can be cut: for
+        Ranking reads and scores every candidate entry before the first page can be cut: for
         words in most messages ("can you help") that is millions of rows. Those results come
         newest first instead, walking the conversations by latest activity.
         """
         if self._walking is None:
             self._walking = bool(self.query.terms) and backends.is_postgres()
-            if self._walking:
-                every_term = " & ".join(f"({phrase(t.words, t.prefix)})" for t in self.query.terms)
-                self._walking = backends.estimated_matches(CONVERSATION_KINDS, every_term) > RANK_AT_MOST
+            self._walking = self._walking and self.estimate(self.driver) > RANK_AT_MOST
         return self._walking
 
     def conversation_conditions(self, *, ranked: bool = False) -> tuple[list[str], list]:
@@ -342,7 +359,8 @@ class Search:
         """Run one page: with words, driven by their ranked matches (the index says which rows); else by the filters."""
         source, rank, source_params = f"{table(model)} {alias}", "0.0", []
         if self.query.terms:
-            matches, source_params = self.matches(model, self.query.terms)
+            driven = model is Conversation and backends.is_postgres()
+            matches, source_params = self.matches(model, [self.driver] if driven else self.query.terms)
             source = (
                 f"(SELECT owner_id, MAX(rank) AS rank FROM ({matches}{fence()}) m GROUP BY owner_id) r"
                 f" JOIN {table(model)} {alias} ON {alias}.id = r.owner_id"
