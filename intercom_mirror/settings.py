@@ -180,6 +180,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: a search over millions of entries is estimated costly, and PostgreSQL then spent 0.77 s compiling a
+    # query that ran in 6 ms (bench/pages.py). Pages run short queries; compiling them never pays. PGOPTIONS kept.
+    server_options = " ".join(filter(None, [os.environ.get("PGOPTIONS", ""), "-c jit=off"]))
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = server_options
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

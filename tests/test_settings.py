@@ -89,6 +89,7 @@ def test_it_uses_postgresql_and_redis_when_configured():
     database, q_cluster = settings_in_subprocess(env, "[settings.DATABASES['default'], settings.Q_CLUSTER]")
     assert database["ENGINE"] == "django.db.backends.postgresql" and database["NAME"] == "mirror"
     assert q_cluster["redis"] == "redis://127.0.0.1:6379/0" and "orm" not in q_cluster
+    assert "-c jit=off" in database["OPTIONS"]["options"]  # see settings: JIT compiled longer than searches ran
 
 
 def redis_is_up() -> bool:
