@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from dashboard.counts import count_capped
 from intercom_mirror.models import Company, Contact, Conversation, Segment, Tag
 
 PAGE_SIZES = (25, 50, 100)
@@ -125,13 +126,6 @@ def matching(filters: Filters, now: datetime | None = None) -> QuerySet[Contact]
     elif filters.seen in SEEN:
         qs = qs.filter(last_request_at__gte=(now or timezone.now()) - timedelta(days=SEEN[filters.seen]))
     return qs
-
-
-def count_capped(qs: QuerySet[Contact], cap: int | None = None) -> tuple[int, bool]:
-    """Return (count, more): the exact count up to cap, and whether there are more (a bounded query)."""
-    cap = COUNT_CAP if cap is None else cap
-    n = qs.order_by().values("pk")[: cap + 1].count()
-    return min(n, cap), n > cap
 
 
 # --- sorting and the keyset cursor ----------------------------------------------------------
@@ -287,7 +281,7 @@ def page_of(qs: QuerySet[Contact], sort: Sort, cursor_text: str = "", size: int 
     through the filters' own indexes and sorted (`Unindexed`); more are found soon
     enough by walking the sort's index.
     """
-    total, more = count_capped(qs)
+    total, more = count_capped(qs, COUNT_CAP)
     if not total:
         return Page(rows=[], next_cursor="", total=0, more=False)
     cursor = Cursor.decode(cursor_text, sort) if cursor_text else None

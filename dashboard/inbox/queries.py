@@ -19,6 +19,7 @@ from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.counts import count_capped
 from intercom_mirror.models import Admin, Conversation, ConversationPart, ConversationViewer, Team
 from intercom_mirror.search.queries import search_conversation_ids
 from intercom_mirror.search.query import parse
@@ -263,13 +264,8 @@ def page_of(qs: QuerySet[Conversation], sort: Sort, cursor: str = "", size: int 
     next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
     rows = rows[:size]
     decorate(rows, user)
-    total = capped_count(qs)
-    return Page(rows=rows, next_cursor=next_cursor, total=min(total, COUNT_CAP), more=total > COUNT_CAP)
-
-
-def capped_count(qs: QuerySet[Conversation]) -> int:
-    """Count the matching conversations, stopping past COUNT_CAP (an index-only read of at most that many)."""
-    return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+    total, more = count_capped(qs, COUNT_CAP)
+    return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
 
 
 UNSHOWN = ("raw", "customer__raw", "customer__custom_attributes", "assignee_admin__raw", "assignee_team__raw")
