@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.models import Group
+from playwright.sync_api import expect
 
 from intercom_mirror import sync
 from intercom_mirror.api import IntercomClient
@@ -144,6 +147,13 @@ def test_the_composer_keeps_its_text_while_the_thread_refreshes(live_server, log
     assert page.problems == []
 
 
+def wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def test_the_pane_works_inside_another_page(live_server, logged_in, workspace):
     """Loaded into a page that has neither thread.css nor thread.js (the inbox), the pane brings both."""
     page = logged_in
@@ -165,11 +175,11 @@ def test_the_pane_works_inside_another_page(live_server, logged_in, workspace):
     page.evaluate(f"htmx.ajax('GET', '/conversations/{conv.intercom_id}/', {{target: '#conversation-pane'}})")
     note = page.locator("#part-note-in-pane")
     note.wait_for()
-    page.wait_for_function("window.threadJsLoaded === true")
+    # Not page.wait_for_function: when its first try comes too early it polls by eval() inside
+    # the page, which our CSP forbids. page.evaluate and expect() work from outside the page.
+    wait_until(lambda: page.evaluate("window.threadJsLoaded") is True)
     # The pane's thread.css loads after the note is in the page: wait until it applies (notes are yellow).
-    yellow = "rgb(255, 248, 197)"
-    page.wait_for_function(f"e => getComputedStyle(e).backgroundColor === '{yellow}'", arg=note.element_handle())
-    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == yellow
+    expect(note).to_have_css("background-color", "rgb(255, 248, 197)")
     note.get_by_text("Load image from tracker.example").click()
     note.locator("img.loaded-image").wait_for()  # thread.js swapped the link for the image
     assert page.problems == []
