@@ -776,4 +776,3 @@ class ConversationViewer(models.Model):
 
 # The search index's table (intercom_mirror/search/): its model lives with the search code.
 from intercom_mirror.search.models import SearchEntry  # noqa: E402,F401
-

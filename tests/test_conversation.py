@@ -281,6 +281,47 @@ def test_it_says_when_the_customer_is_not_mirrored(support_client):
     assert "customer is not in the mirror yet" in page_of(support_client, conv)
 
 
+@pytest.mark.django_db
+def test_a_long_thread_shows_its_latest_parts_and_opens_earlier_ones_on_request(support_client, linked):
+    make_people()
+    conv = make_long_thread(250, "907")  # parts 907-0 … 907-249, a minute apart
+    page = page_of(support_client, conv)
+    shown = re.findall(r'id="part-907-(\d+)"', page)
+    assert [int(i) for i in shown] == list(range(150, 250))  # the latest 100, in order
+    assert 'id="part-opening"' not in page  # the opening message is earlier still
+    more = re.search(r'<a href="(/conversations/907/\?parts=200#part-907-150)"\s+hx-get="([^"]+)"', page)
+    assert more and "Show earlier messages" in page
+    assert more.group(2) == "/conversations/907/live/?parts=200"
+
+    # The plain link: the page with 200 parts, the poll asking for as many.
+    page = page_of_url(support_client, more.group(1))
+    assert [int(i) for i in re.findall(r'id="part-907-(\d+)"', page)] == list(range(50, 250))
+    assert "/conversations/907/live/?v=" in page and "&amp;parts=200" in page
+    # htmx: the live region alone, with 300 parts, then the whole thread and no link.
+    live = support_client.get("/conversations/907/live/?parts=300", HTTP_HX_REQUEST="true").content.decode()
+    assert len(re.findall(r'id="part-907-(\d+)"', live)) == 250 and 'id="part-opening"' in live
+    assert "Show earlier messages" not in live
+
+
+@pytest.mark.django_db
+def test_the_parts_asked_for_are_bounded_and_junk_is_ignored(support_client, linked):
+    from dashboard.conversations.thread import MAX_SHOWN, WINDOW, shown_parts
+
+    assert [shown_parts(v) for v in (None, "", "junk", "-5", "1", "100", "101", "250")] == [
+        WINDOW, WINDOW, WINDOW, WINDOW, WINDOW, WINDOW, 2 * WINDOW, 3 * WINDOW,
+    ]  # fmt: skip
+    assert shown_parts("99999999") == MAX_SHOWN
+    make_people()
+    make_long_thread(3, "908")
+    assert 'id="part-opening"' in page_of_url(support_client, "/conversations/908/?parts=junk")
+
+
+def page_of_url(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 # --- query counts ------------------------------------------------------------------------------
 
 
@@ -479,3 +520,24 @@ def test_it_labels_entry_times_as_the_date_filter_would():
     label_times(entries)
     assert [(e.iso, e.when) for e in entries[:-1]] == [(date(m, "c"), date(m, "D j M, H:i")) for m in moments]
     assert (entries[-1].iso, entries[-1].when) == ("", "")
+
+
+@pytest.mark.django_db
+def test_a_search_result_opens_its_thread_at_the_part_that_matched(support_client, linked):
+    from django.core.management import call_command
+
+    make_people()
+    make_long_thread(250, "909")
+    ConversationPart.objects.filter(intercom_id="909-31").update(body="<p>the zanzibar invoice</p>")
+    call_command("intercom_search_rebuild", verbosity=0)
+    results = page_of_url(support_client, "/search/?q=zanzibar")
+    link = re.search(r'<a class="hit-title" href="(/conversations/909/\?match=(\d+))"', results)
+    assert link and int(link.group(2)) == ConversationPart.objects.get(intercom_id="909-31").pk
+    response = support_client.get(link.group(1))
+    # 219 parts from 909-31 to the end: the page shows the latest 300, scrolled to the match.
+    assert response.status_code == 302 and response.url == "/conversations/909/?parts=300#part-909-31"
+    assert 'id="part-909-31"' in page_of_url(support_client, response.url)
+    # A pointer to nothing (deleted, another conversation's, junk) opens the page as it is.
+    elsewhere = make_long_thread(1, "910").parts.get().pk
+    for junk in ("junk", "0", str(elsewhere)):
+        assert support_client.get(f"/conversations/909/?match={junk}").url == "/conversations/909/"

@@ -457,3 +457,24 @@ def test_words_too_common_to_rank_come_newest_first_with_the_same_matches(mirror
         if not cursor:
             break
     assert seen == [f"w{i}" for i in reversed(range(25))]
+
+
+def test_a_phrase_is_estimated_as_common_as_its_rarest_word(monkeypatch):
+    """The planner multiplies word frequencies; words of a phrase go together, so its rarest word bounds it."""
+    from intercom_mirror.search import queries
+
+    asked = []
+
+    def planner(kinds, text_query):
+        asked.append(text_query)
+        counts = {"credit": 50_000, "card": 40_000, "declin": 900}
+        return next((n for word, n in counts.items() if word in text_query), 10)
+
+    monkeypatch.setattr(backends, "estimated_matches", planner)
+    search = queries.Search(parse('"credit card" declin'))
+    phrase_term, word_term = search.query.terms
+    assert search.estimate(phrase_term) == 40_000  # "card", not a product of frequencies
+    assert search.estimate(word_term) == 900
+    assert search.driver == word_term
+    assert len(asked) == 3  # each word once: "declin" is not asked about twice
+    assert queries.Search(parse('"credit card"')).estimate(parse('"credit card"').terms[0]) == 40_000

@@ -6,6 +6,7 @@ of parts, so the thread costs the same few queries for 5 parts or 700.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,10 @@ CUSTOMER_TYPES = ("user", "lead", "contact")
 ASSIGNMENTS = ("assignment", "away_mode_assignment", "default_assignment")
 BUBBLE_VERBS = ("reply", "note")  # open actions shown as message bubbles ("sending…"); the others as lines
 LOG_LIMIT = 50
+# Parts a thread shows at first, and adds with each "Show earlier messages"; the most it ever shows at once
+# (Intercom's API gives at most 500, and a few hundred more can come by webhook or from staff).
+WINDOW = 100
+MAX_SHOWN = 2_000
 
 
 @dataclass
@@ -104,8 +109,10 @@ def load_people(conversation: Conversation, parts: list[ConversationPart]) -> Pe
     )
 
 
-def build_entries(conversation: Conversation, parts: list[ConversationPart], people: People) -> list[Entry]:
-    """Return the opening message then every part, in order, each as what the thread shows."""
+def build_entries(
+    conversation: Conversation, parts: list[ConversationPart], people: People, *, with_opening: bool = True
+) -> list[Entry]:
+    """Return the opening message (unless earlier parts are left out) then the parts, in order, as the thread shows them."""
     message = (conversation.raw or {}).get("conversation_message") or {}
     opening = Entry(
         kind=message_kind(conversation.author_type),
@@ -117,7 +124,8 @@ def build_entries(conversation: Conversation, parts: list[ConversationPart], peo
         intercom_id=str(message.get("id") or ""),
     )
     last_snooze = next((p.pk for p in reversed(parts) if p.part_type == "snoozed"), None)
-    entries = [opening, *(part_entry(p, people, conversation, p.pk == last_snooze) for p in parts)]
+    entries = [part_entry(p, people, conversation, p.pk == last_snooze) for p in parts]
+    entries = [opening, *entries] if with_opening else entries
     label_times(entries)
     return entries
 
@@ -203,20 +211,62 @@ def attachments(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
     ]
 
 
-def thread_context(conversation: Conversation) -> dict[str, Any]:
-    """Return what the thread region shows: entries, people, open actions (queued, failed) and the action log."""
-    parts = list(
+def shown_parts(requested: str | None) -> int:
+    """Return how many of the latest parts to show: a multiple of WINDOW, WINDOW unless the page asked for more."""
+    try:
+        asked = int(requested or WINDOW)
+    except ValueError:
+        asked = WINDOW
+    return min(max(WINDOW, math.ceil(asked / WINDOW) * WINDOW), MAX_SHOWN)
+
+
+def matched_part(conversation: Conversation, part_pk: str) -> ConversationPart | None:
+    """Return the live part of this conversation a search result pointed at (its primary key), or None."""
+    if not part_pk.isdigit():
+        return None
+    parts = ConversationPart.objects.live().filter(conversation=conversation, pk=int(part_pk))
+    return parts.only("id", "intercom_id", "created_at").first()
+
+
+def parts_to_show(conversation: Conversation, part: ConversationPart) -> int:
+    """Return how many of the latest parts to show so that this part is among them."""
+    later = (
+        ConversationPart.objects.live()
+        .filter(conversation=conversation)
+        .filter(Q(created_at__gt=part.created_at) | Q(created_at=part.created_at, id__gte=part.id))
+    )
+    return shown_parts(str(later.count()))
+
+
+def latest_parts(conversation: Conversation, shown: int) -> tuple[list[ConversationPart], bool]:
+    """Return the latest `shown` parts in order, and whether earlier ones exist (one query: one part more)."""
+    newest_first = list(
         ConversationPart.objects.live()
         .filter(conversation=conversation)
         .only(*PART_FIELDS)
-        .order_by("created_at", "id")
+        .order_by("-created_at", "-id")[: shown + 1]
     )
+    return newest_first[:shown][::-1], len(newest_first) > shown
+
+
+def thread_context(conversation: Conversation, shown: int = 0) -> dict[str, Any]:
+    """Return what the thread region shows: entries, people, open actions (queued, failed) and the action log.
+
+    The thread is the latest `shown` parts (WINDOW by default): the page costs the same for a
+    thread of 100 parts or 800, and the 10-second poll renders no more than the reader sees.
+    "Show earlier messages" asks for WINDOW more.
+    """
+    shown = shown or WINDOW
+    parts, earlier = latest_parts(conversation, shown)
     people = load_people(conversation, parts)
     open_actions, log = actions_of(conversation)
     customers = [(kind, people.contacts.get(cid), cid) for kind, cid in customer_refs(conversation)]
     return {
         "conversation": conversation,
-        "entries": build_entries(conversation, parts, people),
+        "entries": build_entries(conversation, parts, people, with_opening=not earlier),
+        "earlier": earlier,
+        "shown": shown,
+        "show_more": shown + WINDOW,
         "customers": customers,
         "admins": sorted((a for a in people.admins.values() if a.deleted_at is None), key=str),
         "teams": sorted((t for t in people.teams.values() if t.deleted_at is None), key=str),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -30,7 +31,14 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.conversations import presence
 from dashboard.conversations.customer import sidebar_context
 from dashboard.conversations.forms import ComposerForm, new_key, perform_control
-from dashboard.conversations.thread import get_conversation, thread_context
+from dashboard.conversations.thread import (
+    WINDOW,
+    get_conversation,
+    matched_part,
+    parts_to_show,
+    shown_parts,
+    thread_context,
+)
 from dashboard.decorators import staff_required
 from intercom_mirror.actions import ActionRefused, admin_for, discard_action, retry_action
 from intercom_mirror.models import Conversation, StaffAction
@@ -57,10 +65,22 @@ def _conversation_or_404(intercom_id: str) -> Conversation:
 @vary_on_headers("HX-Request", "HX-Target")
 def conversation(request: HtmxHttpRequest, intercom_id: str) -> HttpResponse:
     conv = _conversation_or_404(intercom_id)
+    if "match" in request.GET:  # from a search result: the page opened at the part that matched
+        return HttpResponseRedirect(match_url(conv, request.GET["match"]))
     context = page_context(request, conv, ComposerForm.fresh())
     if request.htmx and request.htmx.target == "conversation-pane":  # the inbox hosts <div id="conversation-pane">
         return render(request, TEMPLATE + "#conversation-pane", {**context, "pane_only": True})
     return render(request, TEMPLATE, context)
+
+
+def match_url(conv: Conversation, part_pk: str) -> str:
+    """Return the page's URL with enough parts to include this one, scrolled to it (the page alone if it is not there)."""
+    url = reverse("dash-conversation", args=[conv.intercom_id])
+    part = matched_part(conv, part_pk)
+    if part is None:
+        return url
+    shown = parts_to_show(conv, part)
+    return f"{url}{f'?parts={shown}' if shown > WINDOW else ''}#part-{quote(part.intercom_id)}"
 
 
 @staff_required
@@ -190,14 +210,22 @@ def live_region(
     """Render the polled region; return it and the fingerprint of its content (the poll's `v`)."""
     presence.mark_viewing(request.user, conv.intercom_id)
     context = {
-        **thread_context(conv),
+        **thread_context(conv, shown_parts(request.GET.get("parts"))),
         **writer_context(request),
         "viewers": presence.other_viewers(request.user, conv.intercom_id),
     }
     inner = region(request, "live-inner", context)
     digest = hashlib.blake2b(CSRF_INPUT.sub("", inner).encode(), digest_size=8).hexdigest()
     # The notice is outside the fingerprint: the next poll answers 204 and leaves it on screen.
-    wrapper = {"conversation": conv, "live_inner": inner, "digest": digest, "notice": notice, "oob": oob}
+    wrapper = {
+        "conversation": conv,
+        "live_inner": inner,
+        "digest": digest,
+        "notice": notice,
+        "oob": oob,
+        # The poll asks for as many parts as the reader has opened.
+        "poll_parts": context["shown"] if context["shown"] > WINDOW else None,
+    }
     return region(request, "live", wrapper), digest
 
 

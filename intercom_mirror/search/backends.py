@@ -120,7 +120,7 @@ def estimated_matches(kinds: Iterable[int], text_query: str) -> int:
 
 
 def best_entries(kinds: Iterable[int], text_query: str, owner_ids: Sequence[int]) -> list[tuple]:
-    """Return (owner id, kind, rank, snippet) of the best entry matching the query per owner and kind.
+    """Return (owner id, kind, rank, snippet, row id) of the best entry matching the query per owner and kind.
 
     The snippet is the entry's text with the matching words between MARK_START
     and MARK_END, not yet escaped (see `text.shown`).
@@ -130,7 +130,7 @@ def best_entries(kinds: Iterable[int], text_query: str, owner_ids: Sequence[int]
     if is_postgres():
         # Headlines are costly: made for the best entry of each owner only, not every match.
         sql = (
-            f"SELECT b.owner_id, b.kind, b.rank, ts_headline('{CONFIG}', e.body, q, '{HEADLINE}')"
+            f"SELECT b.owner_id, b.kind, b.rank, ts_headline('{CONFIG}', e.body, q, '{HEADLINE}'), e.row_id"
             f" FROM (SELECT DISTINCT ON (e.owner_id, e.kind) e.owner_id, e.kind, e.id, ts_rank(e.vector, q)::float8 AS rank"
             f" FROM {ENTRY} e, to_tsquery('{CONFIG}', %s) q"
             f" WHERE e.kind IN ({kinds_sql}) AND e.owner_id IN ({owners}) AND e.vector @@ q"
@@ -139,7 +139,9 @@ def best_entries(kinds: Iterable[int], text_query: str, owner_ids: Sequence[int]
         )
         params = [text_query, text_query]
     else:
-        sql, params = matching(kinds, text_query, "e.owner_id, e.kind, {rank}, {snippet}", f"e.owner_id IN ({owners})")
+        sql, params = matching(
+            kinds, text_query, "e.owner_id, e.kind, {rank}, {snippet}, e.row_id", f"e.owner_id IN ({owners})"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

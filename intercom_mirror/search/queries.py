@@ -92,6 +92,7 @@ class Hit:
     rank: float
     snippet: SafeString
     found_in: str = ""  # "a later message", "a note": where the best match was, when not in the record itself
+    part_pk: int | None = None  # the conversation part that matched best, for a link straight to it
 
 
 @dataclass
@@ -230,9 +231,21 @@ class Search:
         return sql + ")", [text_query]
 
     def estimate(self, term: Term) -> int:
-        """Return the planner's estimate of the conversation entries matching a term (PostgreSQL), once per term."""
+        """Return an estimate of the conversation entries matching a term (PostgreSQL), once per term.
+
+        A word's is the planner's. A phrase's is its rarest word's: the planner multiplies the
+        words' frequencies as if they were independent, but the words of a phrase go together
+        (a common phrase was estimated rare, so it was ranked: every entry holding its words read
+        and rechecked one by one). No phrase is more common than its rarest word.
+        """
         if term not in self._estimates:
-            self._estimates[term] = backends.estimated_matches(CONVERSATION_KINDS, phrase(term.words, term.prefix))
+            if len(term.words) > 1:
+                last = len(term.words) - 1
+                words = [Term((w,), term.prefix and i == last) for i, w in enumerate(term.words)]
+                self._estimates[term] = min(self.estimate(w) for w in words)
+            else:
+                query = phrase(term.words, term.prefix)
+                self._estimates[term] = backends.estimated_matches(CONVERSATION_KINDS, query)
         return self._estimates[term]
 
     @property
@@ -426,7 +439,8 @@ def search_conversations(
         snippet = snippets.get(pk)
         record = records[pk]
         text = snippet[0] if snippet else plain_snippet(record.subject, record.body)
-        hits.append(Hit(record, rank, text, "a later message" if snippet and snippet[1] == SearchEntry.PART else ""))
+        in_part = bool(snippet) and snippet[1] == SearchEntry.PART
+        hits.append(Hit(record, rank, text, "a later message" if in_part else "", snippet[2] if in_part else None))
     next_cursor = str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else ""
     return Page(hits, next_cursor, newest_first=search.walking)
 
@@ -443,7 +457,7 @@ def search_people(
     search = search or Search(query)
     rows = search.people_page(model, after, size)
     records = model.objects.in_bulk([pk for pk, _ in rows[:size]])
-    snippets: dict[int, tuple[SafeString, int]] = {}
+    snippets: dict[int, tuple[SafeString, int, int]] = {}
     if query.terms and records:
         kind = KIND[model]
         snippets = best_snippets([kind], search, {pk: pk for pk in records})
@@ -466,20 +480,22 @@ def search_people(
     return Page(hits, str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else "")
 
 
-def best_snippets(kinds: Sequence[int], search: Search, owners: dict[int, int]) -> dict[int, tuple[SafeString, int]]:
-    """Return, per result id, the highlighted snippet of its best-matching entry and that entry's kind.
+def best_snippets(
+    kinds: Sequence[int], search: Search, owners: dict[int, int]
+) -> dict[int, tuple[SafeString, int, int]]:
+    """Return, per result id, the highlighted snippet of its best-matching entry, that entry's kind and row id.
 
     `owners` maps the entries' owner ids (a part's conversation, a note) to result ids.
     """
     if not owners:
         return {}
     rows = backends.best_entries(kinds, search.any_term(), list(owners))
-    best: dict[int, tuple[float, SafeString, int]] = {}
-    for owner_id, kind, rank, snippet in rows:
+    best: dict[int, tuple[float, SafeString, int, int]] = {}
+    for owner_id, kind, rank, snippet, row_id in rows:
         result = owners[owner_id]
         if result not in best or rank > best[result][0]:
-            best[result] = (rank, mark_safe(shown(snippet)), kind)  # noqa: S308 - escaped by shown()
-    return {result: (snippet, kind) for result, (_, snippet, kind) in best.items()}
+            best[result] = (rank, mark_safe(shown(snippet)), kind, row_id)  # noqa: S308 - escaped by shown()
+    return {result: (snippet, kind, row_id) for result, (_, snippet, kind, row_id) in best.items()}
 
 
 def plain_snippet(*html_bodies: str) -> SafeString:
