@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -182,4 +183,42 @@ def test_the_pane_works_inside_another_page(live_server, logged_in, workspace):
     expect(note).to_have_css("background-color", "rgb(255, 248, 197)")
     note.get_by_text("Load image from tracker.example").click()
     note.locator("img.loaded-image").wait_for()  # thread.js swapped the link for the image
+    assert page.problems == []
+
+
+def test_show_earlier_messages_keeps_the_readers_place(live_server, logged_in, workspace):
+    """A long thread opens at its latest 100 parts; "Show earlier messages" adds 100 above, in place, and the poll keeps them."""
+    page = logged_in
+    conv = an_open_conversation(workspace)
+    ConversationPart.objects.filter(conversation=conv).delete()
+    ConversationPart.objects.bulk_create(
+        ConversationPart(
+            conversation=conv,
+            intercom_id=f"long-{i}",
+            part_type="comment",
+            author_type="user",
+            author_intercom_id=conv.customer_id,
+            body=f"<p>Message number {i}</p>",
+            created_at=conv.created_at + timedelta(minutes=i + 1),
+        )
+        for i in range(180)
+    )
+    page.goto(f"{live_server.url}/conversations/{conv.intercom_id}/")
+    parts = page.locator("#conversation-live .thread > li[id^='part-long-']")
+    expect(parts).to_have_count(100)
+    expect(parts.first).to_have_id("part-long-80")
+    # The reader scrolls to the top of what is shown, and asks for more.
+    page.locator("#part-long-80").scroll_into_view_if_needed()
+    expect(page.locator("#part-long-80")).to_be_in_viewport()
+    page.get_by_role("link", name="Show earlier messages").click()
+    expect(parts).to_have_count(180)
+    # The whole thread now: its opening message too.
+    expect(page.locator("#conversation-live .thread > li.message")).to_have_count(181)
+    expect(page.get_by_role("link", name="Show earlier messages")).to_have_count(0)
+    expect(page.locator("#part-long-80")).to_be_in_viewport()  # still in view: the earlier ones came above it
+    expect(page.locator("#part-long-0")).not_to_be_in_viewport()
+    poll = page.get_attribute("#conversation-live", "hx-get")
+    assert poll.endswith("&parts=200")  # the 10 s poll renders what the reader opened, not 100
+    page.evaluate(f"htmx.ajax('GET', '{poll}', {{target: '#conversation-live', swap: 'outerHTML'}})")
+    expect(parts).to_have_count(180)
     assert page.problems == []
