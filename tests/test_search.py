@@ -478,3 +478,40 @@ def test_a_phrase_is_estimated_as_common_as_its_rarest_word(monkeypatch):
     assert search.driver == word_term
     assert len(asked) == 3  # each word once: "declin" is not asked about twice
     assert queries.Search(parse('"credit card"')).estimate(parse('"credit card"').terms[0]) == 40_000
+
+
+def test_a_newest_first_walk_stops_after_a_stretch_and_goes_on_from_there(
+    mirror, monkeypatch, client, django_user_model
+):
+    """Words each common but rarely together: each page tests at most WALK_AT_MOST conversations, and says so."""
+    from intercom_mirror.search import queries
+
+    add_conversations(
+        *[
+            conversation(
+                f"s{i}", f"<p>stretch {'walrus' if i in (3, 20) else 'other'} {i}</p>", updated_at=T0 + 10**8 + i
+            )
+            for i in range(25)
+        ]
+    )
+    if not backends.is_postgres():
+        return  # SQLite ranks every query
+    monkeypatch.setattr(queries, "RANK_AT_MOST", -1)
+    monkeypatch.setattr(queries, "WALK_AT_MOST", 5)
+    pages, cursor = [], ""
+    while True:
+        page = search_conversations(parse("stretch walrus"), user=None, after=Cursor.parse(cursor), size=10)
+        pages.append(page)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    found_ = [h.record.intercom_id for p in pages for h in p.hits]
+    assert found_ == ["s20", "s3"]  # newest first, none twice, none missed
+    assert len(pages) == 6  # 25 of them, 5 a page (the other conversations hold no "stretch")
+    assert pages[0].searched_until == datetime.fromtimestamp(T0 + 10**8 + 20, UTC)  # s24 … s20 were searched
+    assert pages[-1].searched_until is None
+
+    user = django_user_model.objects.create_user("ann", password="x", is_staff=True)
+    client.force_login(user)
+    body = client.get("/search/", {"q": "stretch walrus", "in": "conversations"}).content.decode()
+    assert "Searched the conversations active since" in body and "Search older conversations" in body

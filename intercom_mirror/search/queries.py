@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db import connection
@@ -37,6 +37,10 @@ from intercom_mirror.search.text import fold, plain_text, shown, words
 CONVERSATION_KINDS = (SearchEntry.CONVERSATION, SearchEntry.PART)
 # Estimated matching entries above which conversations come newest first instead of ranked (Search.walking).
 RANK_AT_MOST = 10_000
+# Conversations the newest-first walk tests for one page at most: words that are each common but rarely together
+# would otherwise test every conversation before the page is full. The page then says how far back it searched
+# and links to the next stretch (Page.searched_until).
+WALK_AT_MOST = 5_000
 KIND = {Contact: SearchEntry.CONTACT, Company: SearchEntry.COMPANY}
 # Substring matches on names and emails (trigram-indexed on PostgreSQL) start at this many characters: a word of
 # three is a single trigram, whose list holds a large share of a million names and emails (1.3 s for "you").
@@ -99,7 +103,8 @@ class Hit:
 class Page:
     hits: list[Hit] = field(default_factory=list)
     next_cursor: str = ""
-    newest_first: bool = False  # too many matches to rank (see Search.too_common): the latest activity first
+    newest_first: bool = False  # too many matches to rank (see Search.walking): the latest activity first
+    searched_until: datetime | None = None  # a walk cut short: conversations active before this are not searched yet
 
 
 # --- names matched in Python (tags, admins, teams: a few hundred rows at most) -----------------------
@@ -127,6 +132,7 @@ class Search:
         self._tags: list[tuple[int, str]] | None = None
         self._walking: bool | None = None
         self._estimates: dict[Term, int] = {}
+        self.walk_stopped_at: Cursor | None = None  # where the last newest-first walk stopped short of a full page
 
     # the names -----------------------------------------------------------------------------
 
@@ -345,19 +351,43 @@ class Search:
         """Return (id, latest activity as epoch seconds) of one page of matches, latest first, one row more.
 
         Keyset on (updated_at, id), walked down the updated_at index; the cursor's rank is the epoch.
+        The walk tests at most WALK_AT_MOST conversations: when the page is not full by then,
+        `walk_stopped_at` is the last one tested, where the next page goes on.
         """
+        stretch, stretch_params = self.walk_stretch(after)
         conditions, params = self.conversation_conditions()
-        conditions.append("c.updated_at IS NOT NULL")
+        order = "ORDER BY c.updated_at DESC, c.id DESC"
+        sql = (
+            f"SELECT c.id, EXTRACT(EPOCH FROM c.updated_at)::float8 FROM ({stretch}) c"
+            f" WHERE {' AND '.join(conditions)} {order} LIMIT {int(size) + 1}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, stretch_params + params)
+            rows = [(pk, float(r)) for pk, r in cursor.fetchall()]
+            self.walk_stopped_at = None
+            if len(rows) <= size:  # the page is not full: did the stretch end the conversations, or the walk?
+                cursor.execute(
+                    f"SELECT EXTRACT(EPOCH FROM c.updated_at)::float8, c.id, COUNT(*) OVER ()"
+                    f" FROM ({stretch}) c ORDER BY c.updated_at, c.id LIMIT 1",
+                    stretch_params,
+                )
+                last = cursor.fetchone()
+                if last is not None and last[2] >= WALK_AT_MOST:
+                    self.walk_stopped_at = Cursor(float(last[0]), last[1])
+        return rows
+
+    def walk_stretch(self, after: Cursor | None) -> tuple[str, list]:
+        """Return the SQL of the next WALK_AT_MOST live conversations by latest activity after the cursor."""
+        conditions, params = ["c.deleted_at IS NULL", "c.updated_at IS NOT NULL"], []
         if after is not None and after.rank > 1:  # a rank of a ranked page (at most 1) starts over
             conditions.append("(c.updated_at < to_timestamp(%s) OR (c.updated_at = to_timestamp(%s) AND c.id < %s))")
             params += [after.rank, after.rank, after.pk]
+        columns = ", ".join(f"c.{column}" for column in WALK_COLUMNS)
         sql = (
-            f"SELECT c.id, EXTRACT(EPOCH FROM c.updated_at)::float8 FROM {table(Conversation)} c"
-            f" WHERE {' AND '.join(conditions)} ORDER BY c.updated_at DESC, c.id DESC LIMIT {int(size) + 1}"
+            f"SELECT {columns} FROM {table(Conversation)} c WHERE {' AND '.join(conditions)}"
+            f" ORDER BY c.updated_at DESC, c.id DESC LIMIT {WALK_AT_MOST}"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [(pk, float(r)) for pk, r in cursor.fetchall()]
+        return sql, params
 
     def people_page(self, model: type[Model], after: Cursor | None, size: int) -> list[tuple[int, float]]:
         """Return (id, rank) of one page of matching contacts or companies, one row more than asked."""
@@ -390,6 +420,12 @@ class Search:
         with connection.cursor() as cursor:
             cursor.execute(sql, source_params + params)
             return [(pk, float(r)) for pk, r in cursor.fetchall()]
+
+
+# What conversation_conditions() reads of a conversation.
+WALK_COLUMNS = (
+    "id", "updated_at", "deleted_at", "state", "created_at", "assignee_admin_id", "assignee_team_id",
+)  # fmt: skip
 
 
 def fence() -> str:
@@ -442,7 +478,12 @@ def search_conversations(
         in_part = bool(snippet) and snippet[1] == SearchEntry.PART
         hits.append(Hit(record, rank, text, "a later message" if in_part else "", snippet[2] if in_part else None))
     next_cursor = str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else ""
-    return Page(hits, next_cursor, newest_first=search.walking)
+    page = Page(hits, next_cursor, newest_first=search.walking)
+    stopped = search.walk_stopped_at if search.walking else None
+    if stopped is not None:
+        page.next_cursor = str(stopped)
+        page.searched_until = datetime.fromtimestamp(stopped.rank, tz=UTC)
+    return page
 
 
 def search_people(
