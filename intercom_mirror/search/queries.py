@@ -241,8 +241,9 @@ class Search:
 
         A word's is the planner's. A phrase's is its rarest word's: the planner multiplies the
         words' frequencies as if they were independent, but the words of a phrase go together
-        (a common phrase was estimated rare, so it was ranked: every entry holding its words read
-        and rechecked one by one). No phrase is more common than its rarest word.
+        (on the bench's fill "credit card" was estimated at 5,399 entries and is in 191,047, and
+        "mot de passe" at 46 and is in 66,666: both were ranked, every entry holding their words
+        read and rechecked one by one). No phrase is more common than its rarest word.
         """
         if term not in self._estimates:
             if len(term.words) > 1:
