@@ -1070,8 +1070,17 @@ def cases(plan: Plan, rng: random.Random) -> list[Case]:
     )
     found.append(
         Case(
-            f"thread of 500-520 parts ({len(threads)} threads)",
+            f"thread of 500-520 parts, as it opens: the latest 100 ({len(threads)} threads)",
             lambda i: link(threads[i % len(threads)][0]),
+            lambda i, body: None
+            if body.count('id="part-') == 100 and "Show earlier messages" in body
+            else "not the latest 100 parts",
+        )
+    )
+    found.append(
+        Case(
+            f"thread of 500-520 parts, every part shown (?parts=600, {len(threads)} threads)",
+            lambda i: link(threads[i % len(threads)][0]) + "?parts=600",
             lambda i, body: None
             if body.count('id="part-') == threads[i % len(threads)][1] + 1
             else "not every part shown",
