@@ -136,12 +136,14 @@ def best_entries(kinds: Iterable[int], text_query: str, owner_ids: Sequence[int]
     kinds_sql = ", ".join(str(int(k)) for k in kinds)
     owners = ", ".join(str(int(i)) for i in owner_ids)
     if is_postgres():
-        # Headlines are costly: made for the best entry of each owner only, not every match.
+        # Headlines are costly: made for the best entry of each owner only, not every match. The
+        # owners' entries are found by their index and tested one by one (ts_match_vq): ANDed with
+        # the word's GIN list, a common phrase cost 58 ms for ten conversations.
         sql = (
             f"SELECT b.owner_id, b.kind, b.rank, ts_headline('{CONFIG}', e.body, q, '{HEADLINE}'), e.row_id"
             f" FROM (SELECT DISTINCT ON (e.owner_id, e.kind) e.owner_id, e.kind, e.id, ts_rank(e.vector, q)::float8 AS rank"
             f" FROM {ENTRY} e, to_tsquery('{CONFIG}', %s) q"
-            f" WHERE e.kind IN ({kinds_sql}) AND e.owner_id IN ({owners}) AND e.vector @@ q"
+            f" WHERE e.kind IN ({kinds_sql}) AND e.owner_id IN ({owners}) AND ts_match_vq(e.vector, q)"
             f" ORDER BY e.owner_id, e.kind, rank DESC, e.id) b"
             f" JOIN {ENTRY} e ON e.id = b.id CROSS JOIN to_tsquery('{CONFIG}', %s) q"
         )
