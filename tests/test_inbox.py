@@ -270,6 +270,28 @@ def test_the_search_box_searches_every_part_within_the_folder_and_state(sam_clie
     assert ids(sam_client.get("/inbox/all/?q=strong")) == []  # tags and attributes of the HTML are not words
 
 
+@pytest.mark.django_db
+def test_the_search_box_searches_a_stretch_of_the_folder_per_page_and_says_so(sam_client, workspace, monkeypatch):
+    """Each page tests at most SEARCH_STRETCH conversations in the folder's order; "Next page" goes on from there."""
+    from dashboard.inbox import queries
+
+    monkeypatch.setattr(queries, "SEARCH_STRETCH", 5)
+    for n in range(1, 13):  # c12 is the latest activity, c1 the oldest
+        conv(n, customer_id="u1", subject="Quokka sighting" if n in (2, 11) else f"Other {n}",
+             updated_at=T0 + timedelta(minutes=n))  # fmt: skip
+    index_conversations()
+    first = sam_client.get("/inbox/all/?q=quokka").content.decode()
+    assert ids_in(first) == ["c11"]  # c12 … c8 were searched
+    assert "1 of the next 5" in first
+    assert walk(sam_client, "/inbox/all/?q=quokka") == ["c11", "c2"]  # no repeats, none missed, in order
+    # Without the search box, the same folder is one page with its whole count.
+    assert "12 conversations" in sam_client.get("/inbox/all/").content.decode()
+
+
+def ids_in(html: str) -> list[str]:
+    return re.findall(r'name="ids" value="([^"]+)"', html)
+
+
 # --- keyset paging ---------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from dashboard.counts import count_capped
 from intercom_mirror.models import Admin, Conversation, ConversationPart, ConversationViewer, Team
-from intercom_mirror.search.queries import search_conversation_ids
+from intercom_mirror.search.queries import conversation_filter
 from intercom_mirror.search.query import parse
 
 PAGE_SIZE = 50
@@ -33,6 +33,11 @@ VIEWER_SECONDS = 30  # a presence row older than this no longer counts as viewin
 # A list's count stops here ("more than 10,000"), as the contacts' and companies' do: an exact count of
 # All's 160,000 closed conversations of 200,000 read every one of them (40 ms), on every page and poll.
 COUNT_CAP = 10_000
+# With the search box, a page tests at most this many of the folder's conversations, in the folder's order, and
+# says how far it got: words that are each common but rarely together would otherwise test the whole folder
+# (measured on bench/pages.py's fill: 11-24 s for one page). The count then covers that stretch.
+SEARCH_STRETCH = 2_000
+SEARCH_COUNT_CAP = 200  # each match counted is a conversation tested: "more than 200" is enough to say
 
 BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|li|br|tr|td|th|h[1-6]|ul|ol|blockquote|pre|table)\b)", re.IGNORECASE)
 STATES = (Conversation.OPEN, Conversation.SNOOZED, Conversation.CLOSED)
@@ -224,11 +229,13 @@ class Page:
     next_cursor: str | None
     total: int  # at most COUNT_CAP
     more: bool = False  # more than `total` match (the count stopped at COUNT_CAP)
+    searched: int = 0  # with the search box, when the page's stretch stopped short of the folder's end: its size
 
     @property
     def total_text(self) -> str:
-        """Return the count for the list: "1,234", or "more than 10,000" past the cap."""
-        return f"more than {self.total:,}" if self.more else f"{self.total:,}"
+        """Return the count for the list: "1,234", "more than 10,000" past the cap, or "12 of the first 2,000"."""
+        count = f"more than {self.total:,}" if self.more else f"{self.total:,}"
+        return f"{count} of the next {self.searched:,}" if self.searched else count
 
 
 def matching(folder_q: Q, state: str, q: str = "", *, user=None) -> QuerySet[Conversation]:
@@ -242,30 +249,73 @@ def matching(folder_q: Q, state: str, q: str = "", *, user=None) -> QuerySet[Con
     if not q:
         return qs
     query = parse(q)
-    found = Q(pk__in=search_conversation_ids(query, user=user))
+    found = Q(conversation_filter(query, user=user))
     if query.terms and not (query.excluded or query.conversation_filters or query.tags or query.excluded_tags):
         found |= Q(customer__name__istartswith=q) | Q(customer__email__istartswith=q)
     return qs.filter(found)
 
 
-def page_of(qs: QuerySet[Conversation], sort: Sort, cursor: str = "", size: int = PAGE_SIZE, *, user=None) -> Page:
+def page_of(
+    qs: QuerySet[Conversation],
+    sort: Sort,
+    cursor: str = "",
+    size: int = PAGE_SIZE,
+    *,
+    user=None,
+    folder: QuerySet[Conversation] | None = None,
+) -> Page:
     """Return one page of rows after the cursor (keyset: no OFFSET), decorated for display.
 
     One query for the rows, or two when the page crosses from the rows with a value
-    into the NULLs of a column (see Sort.ranges_after).
+    into the NULLs of a column (see Sort.ranges_after). With the search box, `folder` is
+    the folder unsearched: see searched_page.
     """
-    ordered = with_row_data(qs.order_by(*sort.order_by()))
+    if folder is not None:
+        return searched_page(qs, folder, sort, cursor, size, user=user)
+    rows = rows_after(qs, sort, cursor, size)
+    next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    decorate(rows, user)
+    total, more = count_capped(qs, COUNT_CAP)
+    return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
+
+
+def rows_after(qs: QuerySet[Conversation], sort: Sort, cursor: str, size: int, **fields) -> list:
+    """Return up to size + 1 rows after the cursor in the sort's order (with the row data, or only `fields`)."""
+    ordered = qs.order_by(*sort.order_by())
+    ordered = ordered.only(*fields["only"]) if "only" in fields else with_row_data(ordered)
     parsed = sort.parse(cursor)
     rows: list[Conversation] = []
     for condition in sort.ranges_after(*parsed) if parsed else [Q()]:
         rows += ordered.filter(condition)[: size + 1 - len(rows)]
         if len(rows) > size:
             break
-    next_cursor = sort.cursor_of(rows[size - 1]) if len(rows) > size else None
+    return rows
+
+
+def searched_page(
+    qs: QuerySet[Conversation], folder: QuerySet[Conversation], sort: Sort, cursor: str, size: int, *, user=None
+) -> Page:
+    """Return one page of the search box's matches among the next SEARCH_STRETCH conversations of the folder.
+
+    The stretch's ids are read first (an index range in the folder's order); the matches are
+    then the page's rows among them. When fewer than a page match, the next cursor is the
+    stretch's end, and the page says how many it searched.
+    """
+    stretch = rows_after(folder, sort, cursor, SEARCH_STRETCH, only=("pk", *sort.columns))
+    goes_on, stretch = len(stretch) > SEARCH_STRETCH, stretch[:SEARCH_STRETCH]
+    within = qs.filter(pk__in=[row.pk for row in stretch])
+    rows = rows_after(within, sort, cursor, size)
+    total, more = count_capped(within, SEARCH_COUNT_CAP)
+    if len(rows) > size:
+        next_cursor, searched = sort.cursor_of(rows[size - 1]), 0
+    elif goes_on:  # the next page searches on from the stretch's end
+        next_cursor, searched = sort.cursor_of(stretch[-1]), SEARCH_STRETCH
+    else:
+        next_cursor, searched = None, 0
     rows = rows[:size]
     decorate(rows, user)
-    total, more = count_capped(qs, COUNT_CAP)
-    return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
+    return Page(rows=rows, next_cursor=next_cursor, total=total, more=more, searched=searched)
 
 
 UNSHOWN = ("raw", "customer__raw", "customer__custom_attributes", "assignee_admin__raw", "assignee_team__raw")

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -280,29 +280,29 @@ class Search:
             self._walking = self._walking and self.estimate(self.driver) > RANK_AT_MOST
         return self._walking
 
-    def conversation_conditions(self, *, ranked: bool = False) -> tuple[list[str], list]:
-        """Return the WHERE conditions (on `c`, the conversation) and their parameters."""
+    def conversation_conditions(self, *, ranked: bool = False, alias: str = "c") -> tuple[list[str], list]:
+        """Return the WHERE conditions (on `alias`, the conversation) and their parameters."""
         q = self.query
-        conditions, params = self.term_conditions(Conversation, "c", ranked=ranked)
-        conditions += ["c.deleted_at IS NULL", *self.tag_conditions(Conversation, "c")]
+        conditions, params = self.term_conditions(Conversation, alias, ranked=ranked)
+        conditions += [f"{alias}.deleted_at IS NULL", *self.tag_conditions(Conversation, alias)]
         if q.states:
-            conditions.append(f"c.state IN ({', '.join(['%s'] * len(q.states))})")
+            conditions.append(f"{alias}.state IN ({', '.join(['%s'] * len(q.states))})")
             params += q.states
         if q.after:
-            conditions.append("c.created_at >= %s")
+            conditions.append(f"{alias}.created_at >= %s")
             params.append(start_of(q.after))
         if q.before:
-            conditions.append("c.created_at < %s")
+            conditions.append(f"{alias}.created_at < %s")
             params.append(start_of(q.before))
         if q.assignees:
             admins, teams = self.assignees()
             conditions.append(
-                f"(c.assignee_admin_id IN ({', '.join(['%s'] * len(admins)) or 'NULL'})"
-                f" OR c.assignee_team_id IN ({', '.join(['%s'] * len(teams)) or 'NULL'}))"
+                f"({alias}.assignee_admin_id IN ({', '.join(['%s'] * len(admins)) or 'NULL'})"
+                f" OR {alias}.assignee_team_id IN ({', '.join(['%s'] * len(teams)) or 'NULL'}))"
             )
             params += admins + teams
         if q.senders:
-            sql, sender_params = self.senders()
+            sql, sender_params = self.senders(alias)
             conditions.append(sql)
             params += sender_params
         return conditions, params
@@ -322,7 +322,7 @@ class Search:
                 )
         return conditions
 
-    def senders(self) -> tuple[str, list]:
+    def senders(self, alias: str = "c") -> tuple[str, list]:
         """Return the condition for `from:`: the customer, or the author of the opening message or a part."""
         contacts, params, admins = [], [], []
         for value in self.query.senders:
@@ -339,7 +339,7 @@ class Search:
         # Unions, not OR: each branch is answered by an index (customer_id, the entries' author).
         authors = people + "".join(" UNION ALL SELECT %s" for _ in admins)
         sql = (
-            f"c.id IN (SELECT c2.id FROM {table(Conversation)} c2 WHERE c2.customer_id IN ({people})"
+            f"{alias}.id IN (SELECT c2.id FROM {table(Conversation)} c2 WHERE c2.customer_id IN ({people})"
             f" UNION SELECT e.owner_id FROM {ENTRY} e WHERE e.kind IN ({ids_sql(CONVERSATION_KINDS)})"
             f" AND e.author <> '' AND e.author IN ({authors}))"
         )
@@ -463,6 +463,18 @@ def search_conversation_ids(query: str | Query, *, user) -> QuerySet:
     conditions, params = search.conversation_conditions()
     sql = f"SELECT c.id FROM {table(Conversation)} c WHERE {' AND '.join(conditions)}"
     return Conversation.objects.filter(pk__in=RawSQL(sql, params)).values_list("pk", flat=True)
+
+
+def conversation_filter(query: str | Query, *, user) -> RawSQL:
+    """Return a condition on the conversation table that a query matches, for `Conversation.objects.filter()`.
+
+    For the inbox's search box: the folder's own order and keyset drive the page, and each
+    conversation is tested as the page is read (on PostgreSQL, common words with per-row
+    probes), so a page of common words stops at a page's worth. Rare words are a set of ids.
+    """
+    search = Search(parse(query) if isinstance(query, str) else query, user)
+    conditions, params = search.conversation_conditions(alias=table(Conversation))
+    return RawSQL(f"({' AND '.join(conditions)})", params, output_field=BooleanField())
 
 
 def search_conversations(
