@@ -1057,6 +1057,15 @@ def cases(plan: Plan, rng: random.Random) -> list[Case]:
                 )
             )
 
+    box = ["invoice", '"credit card"', "password refund", "thanks account", "mot de passe", "help"]
+    found.append(
+        Case(
+            'inbox search box, All closed (invoice, "credit card", password refund, …)',
+            lambda i: "/inbox/all/?" + urlencode({"state": "closed", "q": box[i % len(box)]}),
+            lambda i, body: None if 'rel="next"' in body or 'name="ids"' in body else "no rows and no next page",
+            inbox=True,
+        )
+    )
     for state in ("open", "snoozed", "closed"):
         inbox_cases("mine", ["mine"], state)
         inbox_cases("unassigned", ["unassigned"], state)

@@ -35,9 +35,8 @@ VIEWER_SECONDS = 30  # a presence row older than this no longer counts as viewin
 COUNT_CAP = 10_000
 # With the search box, a page tests at most this many of the folder's conversations, in the folder's order, and
 # says how far it got: words that are each common but rarely together would otherwise test the whole folder
-# (measured on bench/pages.py's fill: 11-24 s for one page). The count then covers that stretch.
+# (measured on bench/pages.py's fill: 11-24 s for one page).
 SEARCH_STRETCH = 2_000
-SEARCH_COUNT_CAP = 200  # each match counted is a conversation tested: "more than 200" is enough to say
 
 BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|li|br|tr|td|th|h[1-6]|ul|ol|blockquote|pre|table)\b)", re.IGNORECASE)
 STATES = (Conversation.OPEN, Conversation.SNOOZED, Conversation.CLOSED)
@@ -300,13 +299,15 @@ def searched_page(
 
     The stretch's ids are read first (an index range in the folder's order); the matches are
     then the page's rows among them. When fewer than a page match, the next cursor is the
-    stretch's end, and the page says how many it searched.
+    stretch's end, and the page says how many it searched. The count is the page's: "more
+    than 50" when it is full.
     """
     stretch = rows_after(folder, sort, cursor, SEARCH_STRETCH, only=("pk", *sort.columns))
     goes_on, stretch = len(stretch) > SEARCH_STRETCH, stretch[:SEARCH_STRETCH]
     within = qs.filter(pk__in=[row.pk for row in stretch])
     rows = rows_after(within, sort, cursor, size)
-    total, more = count_capped(within, SEARCH_COUNT_CAP)
+    # No count of its own: each match counted is a conversation tested. The page's rows say it ("more than 50").
+    total, more = min(len(rows), size), len(rows) > size
     if len(rows) > size:
         next_cursor, searched = sort.cursor_of(rows[size - 1]), 0
     elif goes_on:  # the next page searches on from the stretch's end
