@@ -465,10 +465,10 @@ def test_a_phrase_is_estimated_as_common_as_its_rarest_word(monkeypatch):
 
     asked = []
 
-    def planner(kinds, text_query):
-        asked.append(text_query)
+    def planner(kinds, text_queries):
+        asked.append(list(text_queries))
         counts = {"credit": 50_000, "card": 40_000, "declin": 900}
-        return next((n for word, n in counts.items() if word in text_query), 10)
+        return [next((n for word, n in counts.items() if word in q), 10) for q in text_queries]
 
     monkeypatch.setattr(backends, "estimated_matches", planner)
     search = queries.Search(parse('"credit card" declin'))
@@ -476,8 +476,17 @@ def test_a_phrase_is_estimated_as_common_as_its_rarest_word(monkeypatch):
     assert search.estimate(phrase_term) == 40_000  # "card", not a product of frequencies
     assert search.estimate(word_term) == 900
     assert search.driver == word_term
-    assert len(asked) == 3  # each word once: "declin" is not asked about twice
+    assert len(asked) == 1 and len(asked[0]) == 3  # every word at once, in one query
     assert queries.Search(parse('"credit card"')).estimate(parse('"credit card"').terms[0]) == 40_000
+
+
+def test_the_planner_estimates_every_word_in_one_query(mirror, django_assert_num_queries):
+    """One EXPLAIN for all the words: each scalar subquery is an InitPlan with its own estimate."""
+    if not backends.is_postgres():
+        pytest.skip("the estimates are PostgreSQL's (SQLite always ranks)")
+    with django_assert_num_queries(1):
+        found = backends.estimated_matches([SearchEntry.CONVERSATION, SearchEntry.PART], ["'refund'", "'zzqqxx'"])
+    assert len(found) == 2 and all(isinstance(n, int) and n >= 0 for n in found)
 
 
 def test_a_newest_first_walk_stops_after_a_stretch_and_goes_on_from_there(

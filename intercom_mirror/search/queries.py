@@ -244,23 +244,26 @@ class Search:
         return sql + ")", [text_query]
 
     def estimate(self, term: Term) -> int:
-        """Return an estimate of the conversation entries matching a term (PostgreSQL), once per term.
+        """Return an estimate of the conversation entries matching a term (PostgreSQL).
 
         A word's is the planner's. A phrase's is its rarest word's: the planner multiplies the
         words' frequencies as if they were independent, but the words of a phrase go together
         (on the bench's fill "credit card" was estimated at 5,399 entries and is in 191,047, and
         "mot de passe" at 46 and is in 66,666: both were ranked, every entry holding their words
         read and rechecked one by one). No phrase is more common than its rarest word.
+        The words of every term are estimated together, in one query, the first time one is asked.
         """
         if term not in self._estimates:
-            if len(term.words) > 1:
-                last = len(term.words) - 1
-                words = [Term((w,), term.prefix and i == last) for i, w in enumerate(term.words)]
-                self._estimates[term] = min(self.estimate(w) for w in words)
-            else:
-                query = phrase(term.words, term.prefix)
-                self._estimates[term] = backends.estimated_matches(CONVERSATION_KINDS, query)
+            self.estimate_words()
         return self._estimates[term]
+
+    def estimate_words(self) -> None:
+        """Estimate every word of the query's terms in one query (see backends.estimated_matches)."""
+        words = list(dict.fromkeys(w for t in self.query.terms for w in words_of(t)))
+        found = backends.estimated_matches(CONVERSATION_KINDS, [phrase(w.words, w.prefix) for w in words])
+        by_word = dict(zip(words, found, strict=True))
+        for term in self.query.terms:
+            self._estimates[term] = min(by_word[w] for w in words_of(term))
 
     @property
     def driver(self) -> Term:
@@ -434,6 +437,12 @@ class Search:
 WALK_COLUMNS = (
     "id", "updated_at", "deleted_at", "state", "created_at", "assignee_admin_id", "assignee_team_id",
 )  # fmt: skip
+
+
+def words_of(term: Term) -> list[Term]:
+    """Return the term's words, each as a one-word term (the last keeps the term's prefix)."""
+    last = len(term.words) - 1
+    return [Term((w,), term.prefix and i == last) for i, w in enumerate(term.words)]
 
 
 def fence() -> str:
