@@ -232,7 +232,7 @@ class Page:
 
     @property
     def total_text(self) -> str:
-        """Return the count for the list: "1,234", "more than 10,000" past the cap, or "12 of the first 2,000"."""
+        """Return the count for the list: "1,234", "more than 10,000" past the cap, or "12 of the next 2,000"."""
         count = f"more than {self.total:,}" if self.more else f"{self.total:,}"
         return f"{count} of the next {self.searched:,}" if self.searched else count
 
@@ -279,10 +279,12 @@ def page_of(
     return Page(rows=rows, next_cursor=next_cursor, total=total, more=more)
 
 
-def rows_after(qs: QuerySet[Conversation], sort: Sort, cursor: str, size: int, **fields) -> list:
-    """Return up to size + 1 rows after the cursor in the sort's order (with the row data, or only `fields`)."""
+def rows_after(
+    qs: QuerySet[Conversation], sort: Sort, cursor: str, size: int, *, only: tuple[str, ...] = ()
+) -> list[Conversation]:
+    """Return up to size + 1 rows after the cursor in the sort's order (with the row data, or `only` these fields)."""
     ordered = qs.order_by(*sort.order_by())
-    ordered = ordered.only(*fields["only"]) if "only" in fields else with_row_data(ordered)
+    ordered = ordered.only(*only) if only else with_row_data(ordered)
     parsed = sort.parse(cursor)
     rows: list[Conversation] = []
     for condition in sort.ranges_after(*parsed) if parsed else [Q()]:
