@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -514,3 +515,15 @@ def test_it_stops_counting_a_long_list_at_the_cap(sam_client, monkeypatch):
     assert len(ids(sam_client.get("/inbox/all/"))) == 5  # the rows are all there
     conv(9, state="closed")
     assert "1 conversation<" in sam_client.get("/inbox/all/?state=closed").content.decode()
+
+
+def test_a_stretch_is_bounded_on_the_sort_column_unless_nulls_are_in_it():
+    from dashboard.inbox.queries import SORTS
+
+    early, late = Conversation(updated_at=T0), Conversation(updated_at=T0 + timedelta(days=1))
+    assert SORTS["latest"].up_to(late, early) == Q(updated_at__gte=T0)  # newest first: down to the stretch's end
+    assert SORTS["oldest"].up_to(Conversation(created_at=T0), Conversation(created_at=T0 + timedelta(days=1))) == Q(
+        created_at__lte=T0 + timedelta(days=1)
+    )
+    waiting = SORTS["waiting"]  # NULLs last: a stretch that reaches them has no bound
+    assert waiting.up_to(Conversation(waiting_since=T0), Conversation(waiting_since=None)) == Q()

@@ -184,6 +184,19 @@ class Sort:
             return [after & Q(**{f"{column}__lte": value})]
         return [after & Q(**{f"{column}__gte": value}), null]
 
+    def up_to(self, first: Conversation, last: Conversation) -> Q:
+        """Return a bound on the first column that holds every row from first to last in this order.
+
+        It lets the database stop reading the sort's index at the last row: given only a list of
+        ids, it read a folder's whole index to find none of them (160,000 rows, 620 ms). No bound
+        when NULLs are among the rows (first in a descending sort, last in an ascending one).
+        """
+        column = self.columns[0]
+        start, end = getattr(first, column), getattr(last, column)
+        if start is None or end is None:
+            return Q()
+        return Q(**{f"{column}__gte" if self.descending else f"{column}__lte": end})
+
     def beyond(self, column: str, value: datetime | None) -> Q:
         """Rows whose column alone puts them after value."""
         if self.descending:  # NULLs first, then newest to oldest
@@ -307,6 +320,8 @@ def searched_page(
     stretch = rows_after(folder, sort, cursor, SEARCH_STRETCH, only=("pk", *sort.columns))
     goes_on, stretch = len(stretch) > SEARCH_STRETCH, stretch[:SEARCH_STRETCH]
     within = qs.filter(pk__in=[row.pk for row in stretch])
+    if stretch:
+        within = within.filter(sort.up_to(stretch[0], stretch[-1]))
     rows = rows_after(within, sort, cursor, size)
     # No count of its own: each match counted is a conversation tested. The page's rows say it ("more than 50").
     total, more = min(len(rows), size), len(rows) > size

@@ -199,23 +199,36 @@ class Search:
         """Return the conditions that every term matches the record and no excluded one does.
 
         When the rows come from the ranked matches of a term (the only one; on PostgreSQL the
-        rarest, see `driver`), that term needs no condition. On PostgreSQL, when a page is driven
-        by one term or walked newest first, a conversation's other terms are tested row by row
-        (`held_by`): a page's candidates are few, while a common word's set of owners is huge.
+        rarest, see `driver`), that term needs no condition. On PostgreSQL a conversation's other
+        terms are tested row by row (`held_by`): a page's candidates are few, while a common
+        word's set of owners is huge. So are all its terms when the conversations are walked
+        newest first. Without ranking or a walk (a filter: the inbox's search box), the rarest
+        term is a set of ids and the others are tested row by row.
         """
+        if model is not Conversation or not backends.is_postgres():
+            return self.term_sets(model, alias, ranked=ranked)
         conditions, params = [], []
-        per_row = model is Conversation and backends.is_postgres() and (ranked or self.walking)
-        terms = self.query.terms
-        if ranked:
-            skip = self.driver if per_row else (terms[0] if len(terms) == 1 else None)
-            terms = [t for t in terms if t is not skip]
-        for term, negate in [(t, False) for t in terms] + [(t, True) for t in self.query.excluded]:
-            if per_row:
+        for term, negate in [(t, False) for t in self.query.terms] + [(t, True) for t in self.query.excluded]:
+            if not negate and not self.walking and term is self.driver:
+                if ranked:
+                    continue
+                sql, term_params = self.matches(model, [term])
+                conditions.append(f"{alias}.id IN (SELECT owner_id FROM ({sql}) t)")
+            else:
                 sql, term_params = self.held_by(alias, term)
                 conditions.append(f"{'NOT ' if negate else ''}{sql}")
-            else:
-                sql, term_params = self.matches(model, [term])
-                conditions.append(f"{alias}.id {'NOT IN' if negate else 'IN'} (SELECT owner_id FROM ({sql}) t)")
+            params += term_params
+        return conditions, params
+
+    def term_sets(self, model: type[Model], alias: str, *, ranked: bool) -> tuple[list[str], list]:
+        """Return each term as a set of ids (SQLite; contacts and companies): `IN` for a term, `NOT IN` for -word."""
+        conditions, params = [], []
+        terms = self.query.terms
+        if ranked and len(terms) == 1:
+            terms = []  # the rows are its ranked matches
+        for term, negate in [(t, False) for t in terms] + [(t, True) for t in self.query.excluded]:
+            sql, term_params = self.matches(model, [term])
+            conditions.append(f"{alias}.id {'NOT IN' if negate else 'IN'} (SELECT owner_id FROM ({sql}) t)")
             params += term_params
         return conditions, params
 
