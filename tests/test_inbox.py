@@ -285,8 +285,15 @@ def test_the_search_box_searches_a_stretch_of_the_folder_per_page_and_says_so(sa
     assert ids_in(first) == ["c11"]  # c12 … c8 were searched
     assert "1 of the next 5" in first
     assert walk(sam_client, "/inbox/all/?q=quokka") == ["c11", "c2"]  # no repeats, none missed, in order
+    # A stretch that holds the rest of the folder counts its matches, past a full page.
+    monkeypatch.setattr(queries, "SEARCH_STRETCH", 100)
+    for n in range(13, 71):
+        conv(n, customer_id="u1", subject="Quokka herd", updated_at=T0 + timedelta(minutes=n))
+    index_conversations()
+    page = sam_client.get("/inbox/all/?q=quokka").content.decode()
+    assert len(ids_in(page)) == 50 and "60 conversations" in page and "Select all 60 matching" in page
     # Without the search box, the same folder is one page with its whole count.
-    assert "12 conversations" in sam_client.get("/inbox/all/").content.decode()
+    assert "70 conversations" in sam_client.get("/inbox/all/").content.decode()
 
 
 def ids_in(html: str) -> list[str]:

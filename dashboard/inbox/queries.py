@@ -314,8 +314,8 @@ def searched_page(
 
     The stretch's ids are read first (an index range in the folder's order); the matches are
     then the page's rows among them. When fewer than a page match, the next cursor is the
-    stretch's end, and the page says how many it searched. The count is the page's: "more
-    than 50" when it is full.
+    stretch's end, and the page says how many it searched. The count is the page's ("more
+    than 50" when it is full) unless the stretch reaches the folder's end.
     """
     stretch = rows_after(folder, sort, cursor, SEARCH_STRETCH, only=("pk", *sort.columns))
     goes_on, stretch = len(stretch) > SEARCH_STRETCH, stretch[:SEARCH_STRETCH]
@@ -323,8 +323,11 @@ def searched_page(
     if stretch:
         within = within.filter(sort.up_to(stretch[0], stretch[-1]))
     rows = rows_after(within, sort, cursor, size)
-    # No count of its own: each match counted is a conversation tested. The page's rows say it ("more than 50").
+    # Each match counted is a conversation tested: the page's rows say it ("more than 50") unless the stretch holds
+    # the rest of the folder, which is then counted (at most SEARCH_STRETCH tests, as the page's own worst case).
     total, more = min(len(rows), size), len(rows) > size
+    if more and not goes_on:
+        total, more = count_capped(within, SEARCH_STRETCH)
     if len(rows) > size:
         next_cursor, searched = sort.cursor_of(rows[size - 1]), 0
     elif goes_on:  # the next page searches on from the stretch's end
