@@ -212,12 +212,16 @@ def attachments(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def shown_parts(requested: str | None) -> int:
-    """Return how many of the latest parts to show: a multiple of WINDOW, WINDOW unless the page asked for more."""
+    """Return how many of the latest parts to show, from the page's `parts` (WINDOW unless it asked for more)."""
     try:
-        asked = int(requested or WINDOW)
+        return window_for(int(requested or WINDOW))
     except ValueError:
-        asked = WINDOW
-    return min(max(WINDOW, math.ceil(asked / WINDOW) * WINDOW), MAX_SHOWN)
+        return WINDOW
+
+
+def window_for(parts: int) -> int:
+    """Return the multiple of WINDOW that shows this many of the latest parts (at least WINDOW, at most MAX_SHOWN)."""
+    return min(max(WINDOW, math.ceil(parts / WINDOW) * WINDOW), MAX_SHOWN)
 
 
 def matched_part(conversation: Conversation, part_pk: str) -> ConversationPart | None:
@@ -235,7 +239,7 @@ def parts_to_show(conversation: Conversation, part: ConversationPart) -> int:
         .filter(conversation=conversation)
         .filter(Q(created_at__gt=part.created_at) | Q(created_at=part.created_at, id__gte=part.id))
     )
-    return shown_parts(str(later.count()))
+    return window_for(later.count())
 
 
 def latest_parts(conversation: Conversation, shown: int) -> tuple[list[ConversationPart], bool]:

@@ -53,13 +53,12 @@ def folder(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "dashboard/inbox/inbox.html#folders", {"folders": folders(admin), "slug": slug})
     name, condition = folder_filter(slug, admin)
     filters = ListForm(request.GET).filters()
-    folder_rows = matching(condition, filters["state"])
     page = page_of(
         matching(condition, filters["state"], filters["q"], user=request.user),
         SORTS[filters["sort"]],
         filters["after"],
         user=request.user,
-        folder=folder_rows if filters["q"] else None,
+        folder=matching(condition, filters["state"]) if filters["q"] else None,  # the search box's stretches
     )
     context = {
         "slug": slug,

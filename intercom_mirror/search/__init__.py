@@ -13,6 +13,6 @@ from intercom_mirror.search.index import index_applied
 if index_applied not in listeners:
     on_applied(index_applied)
 
-from intercom_mirror.search.queries import conversation_filter, search_conversation_ids  # noqa: E402,F401  (the inbox)
+from intercom_mirror.search.queries import conversation_filter  # noqa: E402  (for the inbox's search box)
 
-__all__ = ["index_applied", "search_conversation_ids"]
+__all__ = ["conversation_filter", "index_applied"]

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Model, QuerySet
+from django.db.models import BooleanField, Model
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -132,7 +132,6 @@ class Search:
         self._tags: list[tuple[int, str]] | None = None
         self._walking: bool | None = None
         self._estimates: dict[Term, int] = {}
-        self.walk_stopped_at: Cursor | None = None  # where the last newest-first walk stopped short of a full page
 
     # the names -----------------------------------------------------------------------------
 
@@ -364,19 +363,22 @@ class Search:
     def any_term(self) -> str:
         return either([phrase(t.words, t.prefix) for t in self.query.terms])
 
-    def conversation_page(self, after: Cursor | None, size: int) -> list[tuple[int, float]]:
-        """Return (id, rank) of one page of matching conversations, best first, one row more than asked."""
+    def conversation_page(self, after: Cursor | None, size: int) -> tuple[list[tuple[int, float]], Cursor | None]:
+        """Return (id, rank) of one page of matching conversations, best first, one row more than asked.
+
+        And where a newest-first walk stopped short of a full page (see newest_page), or None.
+        """
         if self.walking:
             return self.newest_page(after, size)
         conditions, params = self.conversation_conditions(ranked=bool(self.query.terms))
-        return self.page(Conversation, "c", conditions, params, after, size)
+        return self.page(Conversation, "c", conditions, params, after, size), None
 
-    def newest_page(self, after: Cursor | None, size: int) -> list[tuple[int, float]]:
+    def newest_page(self, after: Cursor | None, size: int) -> tuple[list[tuple[int, float]], Cursor | None]:
         """Return (id, latest activity as epoch seconds) of one page of matches, latest first, one row more.
 
         Keyset on (updated_at, id), walked down the updated_at index; the cursor's rank is the epoch.
-        The walk tests at most WALK_AT_MOST conversations: when the page is not full by then,
-        `walk_stopped_at` is the last one tested, where the next page goes on.
+        The walk tests at most WALK_AT_MOST conversations: when the page is not full by then, it
+        also returns the last one tested, where the next page goes on (else None).
         """
         stretch, stretch_params = self.walk_stretch(after)
         conditions, params = self.conversation_conditions()
@@ -388,17 +390,17 @@ class Search:
         with connection.cursor() as cursor:
             cursor.execute(sql, stretch_params + params)
             rows = [(pk, float(r)) for pk, r in cursor.fetchall()]
-            self.walk_stopped_at = None
-            if len(rows) <= size:  # the page is not full: did the stretch end the conversations, or the walk?
-                cursor.execute(
-                    f"SELECT EXTRACT(EPOCH FROM c.updated_at)::float8, c.id, COUNT(*) OVER ()"
-                    f" FROM ({stretch}) c ORDER BY c.updated_at, c.id LIMIT 1",
-                    stretch_params,
-                )
-                last = cursor.fetchone()
-                if last is not None and last[2] >= WALK_AT_MOST:
-                    self.walk_stopped_at = Cursor(float(last[0]), last[1])
-        return rows
+            if len(rows) > size:
+                return rows, None
+            # The page is not full: did the stretch end the conversations, or the walk?
+            cursor.execute(
+                f"SELECT EXTRACT(EPOCH FROM c.updated_at)::float8, c.id, COUNT(*) OVER ()"
+                f" FROM ({stretch}) c ORDER BY c.updated_at, c.id LIMIT 1",
+                stretch_params,
+            )
+            last = cursor.fetchone()
+        stopped = Cursor(float(last[0]), last[1]) if last is not None and last[2] >= WALK_AT_MOST else None
+        return rows, stopped
 
     def walk_stretch(self, after: Cursor | None) -> tuple[str, list]:
         """Return the SQL of the next WALK_AT_MOST live conversations by latest activity after the cursor."""
@@ -476,17 +478,6 @@ def start_of(day: date) -> datetime:
 # --- the searches ----------------------------------------------------------------------------
 
 
-def search_conversation_ids(query: str | Query, *, user) -> QuerySet:
-    """Return the primary keys of the live conversations a query matches, as a queryset to filter by.
-
-    For the inbox: `conversations.filter(pk__in=search_conversation_ids(q, user=request.user))`.
-    """
-    search = Search(parse(query) if isinstance(query, str) else query, user)
-    conditions, params = search.conversation_conditions()
-    sql = f"SELECT c.id FROM {table(Conversation)} c WHERE {' AND '.join(conditions)}"
-    return Conversation.objects.filter(pk__in=RawSQL(sql, params)).values_list("pk", flat=True)
-
-
 def conversation_filter(query: str | Query, *, user) -> RawSQL:
     """Return a condition on the conversation table that a query matches, for `Conversation.objects.filter()`.
 
@@ -507,7 +498,7 @@ def search_conversations(
     `search` shares what one query resolved (the tag names) between the groups of a results page.
     """
     search = search or Search(query, user)
-    rows = search.conversation_page(after, size)
+    rows, stopped = search.conversation_page(after, size)
     records = Conversation.objects.select_related("customer", "assignee_admin", "assignee_team").in_bulk(
         [pk for pk, _ in rows[:size]]
     )
@@ -520,12 +511,9 @@ def search_conversations(
         in_part = bool(snippet) and snippet[1] == SearchEntry.PART
         hits.append(Hit(record, rank, text, "a later message" if in_part else "", snippet[2] if in_part else None))
     next_cursor = str(Cursor(rows[size - 1][1], rows[size - 1][0])) if len(rows) > size else ""
-    page = Page(hits, next_cursor, newest_first=search.walking)
-    stopped = search.walk_stopped_at if search.walking else None
-    if stopped is not None:
-        page.next_cursor = str(stopped)
-        page.searched_until = datetime.fromtimestamp(stopped.rank, tz=UTC)
-    return page
+    if stopped is not None:  # a walk cut short: the next page goes on from where it stopped
+        return Page(hits, str(stopped), newest_first=True, searched_until=datetime.fromtimestamp(stopped.rank, tz=UTC))
+    return Page(hits, next_cursor, newest_first=search.walking)
 
 
 def search_people(
